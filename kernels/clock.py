@@ -1,0 +1,160 @@
+"""The time-driven loop: one compiled function advances the whole network many steps.
+
+Arrays are grouped in named tuples (plain data, no behaviour) so the signature
+stays readable. Global numbering: neurons ``[0, n_neurons)`` population after
+population, then spike sources ``[n_neurons, n_nodes)`` group after group.
+
+Step ``n`` advances time from ``n*dt`` to ``(n+1)*dt`` (time index ``k = n + 1``):
+
+1. injected currents of step ``n`` are looked up,
+2. every population integrates, decays, receives the ring row for step ``n`` and
+   flags threshold crossings (:mod:`.neurons`),
+3. flagged neurons reset and become refractory, then sources emit; all of these
+   spikes carry time index ``k``,
+4. spikes are recorded, counted and propagated to the rows ``n + delay``,
+5. state probes due at ``k`` are sampled.
+
+Spike sources that fire at time 0 are emitted before step 0 (as step ``-1``).
+"""
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from .neurons import coba_euler_update, coba_exp_euler_update, fire_and_reset, linear_update
+from .rng import uniform
+from .synapses import propagate
+
+FAMILY_LINEAR, FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER = 0, 1, 2
+SOURCE_POISSON, SOURCE_TIMED = 0, 1
+
+#: neuron state (``v syn syn2``: float (n,); ``ref`` int32; ``flags`` uint8 padded to 8),
+#: coefficients, populations (``pop_*``: one entry each) and injected-current scratch ``iext``
+Neurons = namedtuple("Neurons", "v syn syn2 ref flags coef ref_steps pop_lo pop_hi pop_family pop_delta iext")
+#: projections (``pre_lo pre_hi row_off channel``: one entry each) and concatenated CSR arrays
+Synapses = namedtuple("Synapses", "pre_lo pre_hi row_off channel indptr post weight delay ring ring2 mask")
+#: source groups (one entry each: node range, kind, rate table slice, timed-spike slice)
+#: ``table``: spike probability per step (Poisson); ``tsteps/tidx``: timed spikes sorted by (k, index)
+Sources = namedtuple("Sources", "lo hi kind table off n_rows n_cols sps key tsteps tidx tptr tend")
+#: current inputs (one entry each) writing ``Neurons.iext``; ``use`` is a 0/1 array of length 1
+Currents = namedtuple("Currents", "lo hi table off n_rows n_cols sps use")
+#: spike recording (``mask`` per node) and state traces (one entry per recorded column)
+Recorder = namedtuple("Recorder", "mask ks nodes count max_per_step tr_var tr_idx tr_every tr_off tr_out")
+#: ``totals``: [neuron spikes, synaptic events, source spikes]; ``per_group`` per node group
+Counters = namedtuple("Counters", "totals group_lo per_group")
+
+
+@njit(cache=True)
+def _emit_sources(n, k, include_poisson, src, spikes, ns):
+    for g in range(src.lo.shape[0]):
+        lo = src.lo[g]
+        if src.kind[g] == SOURCE_POISSON:
+            if not include_poisson:
+                continue
+            row = min(n // src.sps[g], src.n_rows[g] - 1)
+            base = src.off[g] + row * src.n_cols[g]
+            per_neuron = src.n_cols[g] > 1
+            for i in range(src.hi[g] - lo):
+                p = src.table[base + i] if per_neuron else src.table[base]
+                if p > 0.0 and uniform(src.key, k, lo + i) < p:
+                    spikes[ns] = lo + i
+                    ns += 1
+        else:
+            ptr = src.tptr[g]
+            end = src.tend[g]
+            while ptr < end and src.tsteps[ptr] < k:
+                ptr += 1
+            while ptr < end and src.tsteps[ptr] == k:
+                spikes[ns] = lo + src.tidx[ptr]
+                ns += 1
+                ptr += 1
+            src.tptr[g] = ptr
+    return ns
+
+
+@njit(cache=True)
+def _deliver(n, k, spikes, ns, syn, rec, cnt):
+    """Record, count and propagate the spikes of time index ``k``."""
+    c = rec.count[0]
+    for s in range(ns):
+        node = spikes[s]
+        if rec.mask[node]:
+            rec.ks[c] = k
+            rec.nodes[c] = node
+            c += 1
+    rec.count[0] = c
+    active = spikes[:ns]
+    for g in range(cnt.per_group.shape[0]):
+        cnt.per_group[g] += np.searchsorted(active, cnt.group_lo[g + 1]) - np.searchsorted(active, cnt.group_lo[g])
+    events = 0
+    for p in range(syn.pre_lo.shape[0]):
+        ring = syn.ring if syn.channel[p] == 0 else syn.ring2
+        events += propagate(n, spikes, ns, syn.pre_lo[p], syn.pre_hi[p], syn.row_off[p],
+                            syn.indptr, syn.post, syn.weight, syn.delay, ring, syn.mask)
+    cnt.totals[1] += events
+
+
+@njit(cache=True)
+def run_steps(n0, n1, k0, neu, syn, src, cur, rec, cnt, spikes):
+    """Advance steps ``n0 .. n1-1``; ``k0`` is the time index this run segment started at.
+
+    Returns the step reached: ``n1``, or earlier when the spike recorder might
+    overflow during the next step (the caller grows it and calls again).
+    """
+    n_neurons = neu.v.shape[0]
+    capacity = rec.ks.shape[0]
+    if n0 == 0:  # sources firing at t = 0 (timed only); tptr makes this idempotent
+        ns = _emit_sources(-1, 0, False, src, spikes, 0)
+        if ns > 0:
+            if rec.count[0] + ns > capacity:
+                return n0
+            cnt.totals[2] += ns
+            _deliver(-1, 0, spikes, ns, syn, rec, cnt)
+    n = n0
+    while n < n1:
+        if rec.count[0] + rec.max_per_step > capacity:
+            return n
+        k = n + 1
+        if cur.use[0]:
+            for c in range(cur.lo.shape[0]):
+                for j in range(cur.lo[c], cur.hi[c]):
+                    neu.iext[j] = 0
+            for c in range(cur.lo.shape[0]):
+                row = min(n // cur.sps[c], cur.n_rows[c] - 1)
+                base = cur.off[c] + row * cur.n_cols[c]
+                per_neuron = cur.n_cols[c] > 1
+                lo = cur.lo[c]
+                for j in range(lo, cur.hi[c]):
+                    neu.iext[j] += cur.table[base + j - lo] if per_neuron else cur.table[base]
+        slot = n & syn.mask
+        inbox = syn.ring[slot]
+        inbox2 = syn.ring2[slot & (syn.ring2.shape[0] - 1)]  # (1, 1) when no conductance synapses
+        use_ext = cur.use[0] != 0
+        for p in range(neu.pop_lo.shape[0]):
+            lo = neu.pop_lo[p]
+            hi = neu.pop_hi[p]
+            fam = neu.pop_family[p]
+            if fam == FAMILY_LINEAR:
+                linear_update(lo, hi, neu.v, neu.syn, neu.ref, inbox, neu.coef, neu.iext, use_ext,
+                              neu.pop_delta[p] != 0, neu.flags)
+            elif fam == FAMILY_COBA_EULER:
+                coba_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, neu.coef,
+                                  neu.iext, use_ext, neu.flags)
+            else:
+                coba_exp_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, neu.coef,
+                                      neu.iext, use_ext, neu.flags)
+        ns = fire_and_reset(n_neurons, neu.flags, neu.v, neu.ref, neu.coef, neu.ref_steps, spikes, 0)
+        cnt.totals[0] += ns
+        ns_all = _emit_sources(n, k, True, src, spikes, ns)
+        cnt.totals[2] += ns_all - ns
+        _deliver(n, k, spikes, ns_all, syn, rec, cnt)
+        for c in range(rec.tr_var.shape[0]):
+            since = k - k0
+            if since % rec.tr_every[c] == 0:
+                j = rec.tr_idx[c]
+                var = rec.tr_var[c]
+                value = neu.v[j] if var == 0 else (neu.syn[j] if var == 1 else neu.syn2[j])
+                rec.tr_out[rec.tr_off[c] + since // rec.tr_every[c]] = value
+        n += 1
+    return n

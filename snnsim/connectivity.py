@@ -1,0 +1,172 @@
+"""Connectivity rules: which presynaptic neuron connects to which postsynaptic one.
+
+Every rule builds compressed sparse rows keyed by the *presynaptic* neuron
+(``indptr`` of length ``n_pre + 1``, ``indices`` = postsynaptic neuron per
+synapse, sorted within each row). Dense weight matrices follow the PyTorch /
+NIR convention: shape ``(n_post, n_pre)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from snnsim.errors import NetworkError
+
+
+@dataclass
+class Built:
+    """Result of a rule: CSR structure and, for rules that carry them, weights."""
+
+    indptr: np.ndarray          # int64, (n_pre + 1,)
+    indices: np.ndarray         # int32, (n_syn,)
+    weights: np.ndarray | None  # float64, (n_syn,) or None
+    order: np.ndarray | None    # permutation from the user's synapse order to CSR order
+
+
+def _csr_from_pairs(pre: np.ndarray, post: np.ndarray, n_pre: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    order = np.lexsort((post, pre))
+    pre_sorted = pre[order]
+    indptr = np.zeros(n_pre + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pre_sorted, minlength=n_pre), out=indptr[1:])
+    return indptr, post[order].astype(np.int32), order
+
+
+def _sample_rows(rng: np.random.Generator, counts: np.ndarray, n_cols: int, skip: np.ndarray | None) -> np.ndarray:
+    """For row ``i`` draw ``counts[i]`` distinct columns from ``range(n_cols)``, never ``skip[i]``.
+
+    Returns the columns row after row, each row sorted.
+    """
+    n_rows = len(counts)
+    width = n_cols - (1 if skip is not None else 0)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), counts)
+    cols = rng.integers(0, width, len(rows)) if len(rows) else np.zeros(0, np.int64)
+    while True:  # redraw duplicates within a row until every row is distinct
+        order = np.lexsort((cols, rows))
+        rows, cols = rows[order], cols[order]
+        dup = np.zeros(len(rows), dtype=bool)
+        if len(rows) > 1:
+            dup[1:] = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
+        if not dup.any():
+            break
+        cols[dup] = rng.integers(0, width, int(dup.sum()))
+    if skip is not None:
+        cols = cols + (cols >= skip[rows])  # shift past the excluded column
+    return cols
+
+
+@dataclass(frozen=True)
+class FixedProbability:
+    """Each pair (pre, post) is connected independently with probability ``p``."""
+
+    p: float
+    allow_self: bool = True
+
+    def build(self, n_pre, n_post, rng, same, where):
+        if not (0.0 <= self.p <= 1.0):
+            raise NetworkError(where, "p", f"must be in [0, 1], got {self.p!r}")
+        skip = np.arange(n_pre) if (same and not self.allow_self) else None
+        width = n_post - (1 if skip is not None else 0)
+        counts = rng.binomial(width, self.p, n_pre)
+        if self.p > 0.25:  # dense: a Bernoulli mask is cheaper than redrawing duplicates
+            mask = rng.random((n_pre, n_post)) < self.p
+            if skip is not None:
+                mask[np.arange(n_pre), np.arange(n_pre)] = False
+            pre, post = np.nonzero(mask)
+            indptr, indices, _ = _csr_from_pairs(pre, post, n_pre)
+            return Built(indptr, indices, None, None)
+        cols = _sample_rows(rng, counts, n_post, skip)
+        indptr = np.zeros(n_pre + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return Built(indptr, cols.astype(np.int32), None, None)
+
+
+@dataclass(frozen=True)
+class FixedInDegree:
+    """Every postsynaptic neuron receives exactly ``k`` distinct presynaptic neurons."""
+
+    k: int
+    allow_self: bool = True
+
+    def build(self, n_pre, n_post, rng, same, where):
+        limit = n_pre - (0 if (self.allow_self or not same) else 1)
+        if int(self.k) != self.k or not (0 <= self.k <= limit):
+            raise NetworkError(where, "k", f"must be an integer in [0, {limit}], got {self.k!r}")
+        skip = np.arange(n_post) if (same and not self.allow_self) else None
+        counts = np.full(n_post, int(self.k), dtype=np.int64)
+        pre = _sample_rows(rng, counts, n_pre, skip)
+        post = np.repeat(np.arange(n_post, dtype=np.int64), counts)
+        indptr, indices, _ = _csr_from_pairs(pre, post, n_pre)
+        return Built(indptr, indices, None, None)
+
+
+@dataclass(frozen=True)
+class OneToOne:
+    """Neuron ``i`` of pre connects to neuron ``i`` of post."""
+
+    def build(self, n_pre, n_post, rng, same, where):
+        if n_pre != n_post:
+            raise NetworkError(where, "connectivity", f"OneToOne needs equal sizes, got {n_pre} -> {n_post}")
+        return Built(np.arange(n_pre + 1, dtype=np.int64), np.arange(n_pre, dtype=np.int32), None, None)
+
+
+@dataclass(frozen=True)
+class AllToAll:
+    """Every pre neuron connects to every post neuron."""
+
+    allow_self: bool = True
+
+    def build(self, n_pre, n_post, rng, same, where):
+        mask = np.ones((n_pre, n_post), dtype=bool)
+        if same and not self.allow_self:
+            mask[np.arange(n_pre), np.arange(n_pre)] = False
+        pre, post = np.nonzero(mask)
+        indptr, indices, _ = _csr_from_pairs(pre, post, n_pre)
+        return Built(indptr, indices, None, None)
+
+
+@dataclass(frozen=True, eq=False)
+class Dense:
+    """A dense weight matrix of shape ``(n_post, n_pre)``; every entry is a synapse."""
+
+    weights: np.ndarray
+
+    def build(self, n_pre, n_post, rng, same, where):
+        w = np.asarray(self.weights, dtype=np.float64)
+        if w.shape != (n_post, n_pre):
+            raise NetworkError(where, "weight", f"dense matrix must have shape (n_post, n_pre) = "
+                               f"({n_post}, {n_pre}), got {w.shape}")
+        indptr = np.arange(0, n_pre * n_post + 1, n_post, dtype=np.int64)
+        indices = np.tile(np.arange(n_post, dtype=np.int32), n_pre)
+        return Built(indptr, indices, np.ascontiguousarray(w.T).reshape(-1), None)
+
+
+@dataclass(frozen=True, eq=False)
+class Sparse:
+    """Explicit synapses as index pairs ``pre[k] -> post[k]``.
+
+    Per-synapse weights and delays given as arrays follow the order of the pairs.
+    """
+
+    pre: np.ndarray
+    post: np.ndarray
+
+    def build(self, n_pre, n_post, rng, same, where):
+        pre = np.asarray(self.pre)
+        post = np.asarray(self.post)
+        if pre.ndim != 1 or post.shape != pre.shape:
+            raise NetworkError(where, "connectivity", f"Sparse needs two 1-D index arrays of equal length, "
+                               f"got shapes {pre.shape} and {post.shape}")
+        for name, idx, size in (("pre", pre, n_pre), ("post", post, n_post)):
+            if len(idx) and (not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= size):
+                raise NetworkError(where, name, f"indices must be integers in [0, {size}), got range "
+                                   f"[{idx.min()}, {idx.max()}] of dtype {idx.dtype}")
+        pairs = pre.astype(np.int64) * n_post + post
+        if len(np.unique(pairs)) != len(pairs):
+            raise NetworkError(where, "connectivity", "Sparse contains the same (pre, post) pair twice")
+        indptr, indices, order = _csr_from_pairs(pre.astype(np.int64), post.astype(np.int64), n_pre)
+        return Built(indptr, indices, None, order)
+
+
+RULES = {c.__name__: c for c in (FixedProbability, FixedInDegree, OneToOne, AllToAll, Dense, Sparse)}

@@ -1,0 +1,21 @@
+"""Exceptions raised by snnsim. Every message names the object, the field and the bad value."""
+
+
+class SnnsimError(Exception):
+    """Base class of all snnsim errors."""
+
+
+class NetworkError(SnnsimError, ValueError):
+    """A network description (or a run request) is invalid.
+
+    ``where`` names the object (``"population 'exc'"``), ``field`` the parameter.
+    """
+
+    def __init__(self, where: str, field: str, message: str):
+        self.where = where
+        self.field = field
+        super().__init__(f"{where}: {field}: {message}")
+
+
+class FileFormatError(SnnsimError, OSError):
+    """A file is missing, truncated, corrupt or not an snnsim file."""

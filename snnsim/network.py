@@ -1,0 +1,496 @@
+"""The network description: the hub every backend, file format and tool reads.
+
+A :class:`Network` holds populations of neurons, spike sources (Poisson and
+explicit spike times), projections between them, injected currents, and probes.
+It is backend-free and concrete: connectivity is drawn when a projection is
+declared (from the network seed and the projection's name), so a saved network
+reloads with exactly the same synapses. Everything is validated as it is added,
+and :meth:`Network.validate` re-checks the whole (e.g. after loading a file).
+
+Declaration order matters and is kept: it fixes the global neuron numbering and
+the order in which synaptic inputs are summed (see ``docs/models.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from snnsim import connectivity as conn
+from snnsim.distributions import Distribution, child_rng, resolve
+from snnsim.errors import NetworkError
+from snnsim.models import NeuronModel
+
+INTEGRATIONS = ("exact", "euler")
+TARGETS = ("current", "exc", "inh")
+
+
+def _check_name(kind: str, name) -> str:
+    if not isinstance(name, str) or not name or "/" in name:
+        raise NetworkError(kind, "name", f"must be a non-empty string without '/', got {name!r}")
+    return name
+
+
+def check_dt(dt, where: str = "network") -> float:
+    try:
+        dt = float(dt)
+    except (TypeError, ValueError):
+        raise NetworkError(where, "dt", f"must be a number of seconds, got {dt!r}") from None
+    if not np.isfinite(dt) or dt <= 0:
+        raise NetworkError(where, "dt", f"must be a finite number of seconds > 0, got {dt!r}")
+    return dt
+
+
+def check_integration(integration, where: str = "network") -> str:
+    if integration not in INTEGRATIONS:
+        raise NetworkError(where, "integration", f"must be one of {INTEGRATIONS}, got {integration!r}")
+    return integration
+
+
+@dataclass
+class Population:
+    """``size`` neurons of one model. ``initial`` maps state variables to a value,
+    an array of shape ``(size,)`` or a distribution; the rest start at their defaults."""
+
+    name: str
+    size: int
+    model: NeuronModel
+    initial: dict = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f"population {self.name!r}"
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return self.model.parameters(self.size, self.where)
+
+    def initial_state(self, seed: int) -> dict[str, np.ndarray]:
+        """State at t = 0, float64 arrays of shape ``(size,)``; random parts drawn from ``seed``."""
+        params = self.parameters()
+        state = self.model.default_initial(params)
+        for var, value in self.initial.items():
+            rng = child_rng(seed, "initial", self.name, var)
+            state[var] = resolve(value, self.size, rng, self.where, f"initial[{var!r}]")
+        return state
+
+
+@dataclass
+class PoissonSource:
+    """``size`` independent Poisson spike trains.
+
+    ``rate`` (Hz) is a scalar or ``(size,)`` array (constant), or with
+    ``rate_dt`` (s) a time series of shape ``(n_samples,)`` or ``(n_samples, size)``,
+    sample ``k`` holding on ``[k * rate_dt, (k + 1) * rate_dt)`` and the last one after.
+    """
+
+    name: str
+    size: int
+    rate: np.ndarray
+    rate_dt: float | None = None
+
+    @property
+    def where(self) -> str:
+        return f"poisson source {self.name!r}"
+
+
+@dataclass
+class SpikeSource:
+    """Spikes at given times: neuron ``indices[k]`` fires at ``times[k]`` (s)."""
+
+    name: str
+    size: int
+    times: np.ndarray
+    indices: np.ndarray
+
+    @property
+    def where(self) -> str:
+        return f"spike source {self.name!r}"
+
+
+Node = Union[Population, PoissonSource, SpikeSource]
+
+
+@dataclass
+class Projection:
+    """Synapses from ``pre`` (a population or source) to ``post`` (a population).
+
+    CSR keyed by presynaptic neuron: ``indptr`` (n_pre + 1), ``indices`` (post neuron
+    per synapse), ``weights`` (per synapse; V, A or relative conductance, see
+    :mod:`snnsim.models`), ``delays`` (s, per synapse, or one scalar for all).
+    """
+
+    name: str
+    pre: str
+    post: str
+    target: str
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    delays: Union[float, np.ndarray]
+    rule: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"projection {self.name!r}"
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.indices.shape[0])
+
+
+@dataclass
+class CurrentInput:
+    """Current (A) injected into every neuron of ``target``.
+
+    ``amplitude`` is a scalar or ``(size,)`` array (constant), or with ``sample_dt``
+    (s) a time series of shape ``(n_samples,)`` or ``(n_samples, size)`` held like
+    :class:`PoissonSource` rates.
+    """
+
+    name: str
+    target: str
+    amplitude: np.ndarray
+    sample_dt: float | None = None
+
+    @property
+    def where(self) -> str:
+        return f"current {self.name!r}"
+
+
+@dataclass
+class SpikeProbe:
+    """Record every spike of a population or source."""
+
+    name: str
+    target: str
+
+
+@dataclass
+class StateProbe:
+    """Record ``variable`` of the chosen ``neurons`` at t = 0 and every ``every`` steps."""
+
+    name: str
+    target: str
+    variable: str
+    neurons: np.ndarray
+    every: int = 1
+
+    @property
+    def where(self) -> str:
+        return f"state probe {self.name!r}"
+
+
+def _series(where: str, field_name: str, value, size: int, sample_dt, *, nonnegative: bool) -> tuple[np.ndarray, float | None]:
+    """Validate a constant-or-time-series input; returns (array, sample_dt)."""
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NetworkError(where, field_name, f"must be numeric, got {value!r}") from None
+    if sample_dt is None:
+        if arr.ndim == 0:
+            arr = np.full(size, float(arr))
+        if arr.shape != (size,):
+            raise NetworkError(where, field_name, f"must be a scalar or have shape ({size},) (or give "
+                               f"a sample dt for a time series), got shape {arr.shape}")
+    else:
+        sample_dt = check_dt(sample_dt, where)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] not in (1, size):
+            raise NetworkError(where, field_name, f"time series must have shape (n_samples,) or "
+                               f"(n_samples, {size}), got shape {np.shape(value)}")
+    if not np.isfinite(arr).all():
+        raise NetworkError(where, field_name, f"must be finite, got {arr[~np.isfinite(arr)][0]!r}")
+    if nonnegative and (arr < 0).any():
+        raise NetworkError(where, field_name, f"must be >= 0, got {arr[arr < 0][0]!r}")
+    return arr, sample_dt
+
+
+class Network:
+    """A spiking network, independent of any backend.
+
+    Parameters
+    ----------
+    dt : float
+        Default simulation step (s); a run may override it.
+    integration : {"exact", "euler"}
+        Default integration scheme (see ``docs/models.md``).
+    seed : int
+        Seeds connectivity, random initial states and Poisson spikes.
+    """
+
+    def __init__(self, dt: float = 1e-4, integration: str = "exact", seed: int = 0, name: str = "network"):
+        self.dt = check_dt(dt)
+        self.integration = check_integration(integration)
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise NetworkError("network", "seed", f"must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        self.name = name
+        self.populations: dict[str, Population] = {}
+        self.sources: dict[str, Union[PoissonSource, SpikeSource]] = {}
+        self.projections: dict[str, Projection] = {}
+        self.currents: dict[str, CurrentInput] = {}
+        self.probes: dict[str, Union[SpikeProbe, StateProbe]] = {}
+
+    # ----------------------------------------------------------------- nodes
+    def node(self, ref) -> Node:
+        """Look up a population or source by name or object."""
+        name = ref if isinstance(ref, str) else getattr(ref, "name", None)
+        if name in self.populations:
+            return self.populations[name]
+        if name in self.sources:
+            return self.sources[name]
+        raise NetworkError("network", "node", f"no population or source named {name!r} "
+                           f"(known: {sorted([*self.populations, *self.sources])})")
+
+    def _new_node_name(self, name) -> str:
+        _check_name("node", name)
+        if name in self.populations or name in self.sources:
+            raise NetworkError(f"node {name!r}", "name", "is already used by another population or source")
+        return name
+
+    @staticmethod
+    def _check_size(where, size) -> int:
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+            raise NetworkError(where, "size", f"must be a positive integer, got {size!r}")
+        return int(size)
+
+    def add_population(self, name: str, size: int, model: NeuronModel, initial: dict | None = None) -> Population:
+        """Add ``size`` neurons of ``model``; ``initial`` maps state variables to initial values."""
+        self._new_node_name(name)
+        where = f"population {name!r}"
+        size = self._check_size(where, size)
+        if not isinstance(model, NeuronModel):
+            raise NetworkError(where, "model", f"must be a neuron model (LIF, CubaLIF, LI, IF, CobaLIF), got {model!r}")
+        pop = Population(name, size, model, dict(initial or {}))
+        for var in pop.initial:
+            if var not in model.state_variables:
+                raise NetworkError(where, "initial", f"{model.kind} has no state variable {var!r} "
+                                   f"(it has {model.state_variables})")
+        pop.initial_state(self.seed)  # validates parameters and initial values now
+        self.populations[name] = pop
+        return pop
+
+    def add_poisson(self, name: str, size: int, rate, rate_dt: float | None = None) -> PoissonSource:
+        """Add ``size`` Poisson spike trains with ``rate`` (Hz), constant or a time series."""
+        self._new_node_name(name)
+        where = f"poisson source {name!r}"
+        size = self._check_size(where, size)
+        arr, rate_dt = _series(where, "rate", rate, size, rate_dt, nonnegative=True)
+        src = PoissonSource(name, size, arr, rate_dt)
+        self.sources[name] = src
+        return src
+
+    def add_spike_source(self, name: str, size: int, times, indices=None) -> SpikeSource:
+        """Add ``size`` neurons firing at given ``times`` (s); ``indices[k]`` fires at ``times[k]``."""
+        self._new_node_name(name)
+        where = f"spike source {name!r}"
+        size = self._check_size(where, size)
+        times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        indices = np.zeros(len(times), np.int64) if indices is None else np.atleast_1d(np.asarray(indices))
+        if times.ndim != 1 or indices.shape != times.shape:
+            raise NetworkError(where, "indices", f"times and indices must be 1-D of equal length, got shapes "
+                               f"{times.shape} and {indices.shape}")
+        if not np.isfinite(times).all() or (times < 0).any():
+            bad = times[~np.isfinite(times) | (times < 0)][0]
+            raise NetworkError(where, "times", f"must be finite and >= 0, got {bad!r}")
+        if len(indices) and (not np.issubdtype(indices.dtype, np.integer) or indices.min() < 0 or indices.max() >= size):
+            raise NetworkError(where, "indices", f"must be integers in [0, {size}), got {indices!r}")
+        order = np.lexsort((indices, times))
+        src = SpikeSource(name, size, times[order], indices[order].astype(np.int64))
+        self.sources[name] = src
+        return src
+
+    # ----------------------------------------------------------- projections
+    def connect(self, pre, post, rule=None, *, weight=None, delay=None, target: str = "current",
+                name: str | None = None) -> Projection:
+        """Connect ``pre`` to ``post`` with a connectivity rule.
+
+        ``rule`` is a rule from :mod:`snnsim.connectivity` or a dense weight matrix of
+        shape ``(n_post, n_pre)``. ``weight`` and ``delay`` (s, default one step of
+        the network's ``dt``) are scalars, distributions, or per-synapse arrays.
+        """
+        pre_node = self.node(pre)
+        post_node = self.node(post)
+        name = _check_name("projection", name or f"{pre_node.name}->{post_node.name}")
+        where = f"projection {name!r}"
+        if name in self.projections:
+            raise NetworkError(where, "name", "is already used by another projection")
+        if not isinstance(post_node, Population):
+            raise NetworkError(where, "post", f"must be a population of neurons, got source {post_node.name!r}")
+        if isinstance(rule, np.ndarray) or (isinstance(rule, (list, tuple)) and rule and isinstance(rule[0], (list, tuple, np.ndarray))):
+            rule = conn.Dense(np.asarray(rule, dtype=np.float64))
+        if rule is None or not hasattr(rule, "build"):
+            raise NetworkError(where, "rule", f"must be a connectivity rule or a dense (n_post, n_pre) matrix, got {rule!r}")
+        if isinstance(rule, conn.Dense) and weight is not None:
+            raise NetworkError(where, "weight", "is given by the dense matrix; do not pass weight too")
+        rng = child_rng(self.seed, "projection", name)
+        built = rule.build(pre_node.size, post_node.size, rng, pre_node is post_node, where)
+        n_syn = len(built.indices)
+        if built.weights is not None:
+            weights = built.weights
+            if not np.isfinite(weights).all():
+                i = int(np.flatnonzero(~np.isfinite(weights))[0])
+                raise NetworkError(where, "weight", f"must be finite, got {weights[i]!r} at synapse {i}")
+        else:
+            weights = self._per_synapse(weight if weight is not None else 1.0, n_syn, rng, built.order, where, "weight")
+        if delay is None:
+            delays: Union[float, np.ndarray] = self.dt
+        elif np.ndim(delay) == 0 and not isinstance(delay, Distribution):
+            delays = float(delay)
+        else:
+            delays = self._per_synapse(delay, n_syn, rng, built.order, where, "delay")
+        proj = Projection(name, pre_node.name, post_node.name, target, built.indptr, built.indices,
+                          weights, delays, rule=type(rule).__name__)
+        self._check_projection(proj)
+        self.projections[name] = proj
+        return proj
+
+    @staticmethod
+    def _per_synapse(value, n_syn, rng, order, where, field_name) -> np.ndarray:
+        arr = resolve(value, n_syn, rng, where, field_name)
+        if order is not None and not isinstance(value, Distribution) and np.ndim(value) == 1:
+            arr = arr[order]  # user gave values in pair order; store them in CSR order
+        return arr
+
+    def _check_projection(self, p: Projection) -> None:
+        where = p.where
+        for end in ("pre", "post"):
+            ref = getattr(p, end)
+            if ref not in self.populations and ref not in self.sources:
+                raise NetworkError(where, end, f"unknown population or source {ref!r}")
+        pre, post = self.node(p.pre), self.populations.get(p.post)
+        if post is None:
+            raise NetworkError(where, "post", f"must be a population of neurons, got source {p.post!r}")
+        if p.target not in TARGETS:
+            raise NetworkError(where, "target", f"must be one of {TARGETS}, got {p.target!r}")
+        if p.target not in post.model.targets:
+            raise NetworkError(where, "target", f"{post.model.kind} population {post.name!r} accepts "
+                               f"{post.model.targets}, got {p.target!r}")
+        if p.indptr.shape != (pre.size + 1,) or p.indptr[0] != 0 or p.indptr[-1] != len(p.indices) or \
+                (np.diff(p.indptr) < 0).any():
+            raise NetworkError(where, "indptr", f"is not a valid CSR row pointer for {pre.size} presynaptic neurons")
+        if len(p.indices) and (p.indices.min() < 0 or p.indices.max() >= post.size):
+            raise NetworkError(where, "indices", f"postsynaptic indices must lie in [0, {post.size})")
+        if p.weights.shape != p.indices.shape:
+            raise NetworkError(where, "weight", f"must have one value per synapse ({len(p.indices)}), "
+                               f"got shape {p.weights.shape}")
+        if not np.isfinite(p.weights).all():
+            i = int(np.flatnonzero(~np.isfinite(p.weights))[0])
+            raise NetworkError(where, "weight", f"must be finite, got {p.weights[i]!r} at synapse {i}")
+        if p.target in ("exc", "inh") and (p.weights < 0).any():
+            i = int(np.flatnonzero(p.weights < 0)[0])
+            raise NetworkError(where, "weight", f"conductance weights must be >= 0, got {p.weights[i]!r} at synapse {i}")
+        delays = np.atleast_1d(np.asarray(p.delays, dtype=np.float64))
+        if delays.ndim != 1 or (delays.shape[0] != 1 and delays.shape != p.indices.shape):
+            raise NetworkError(where, "delay", f"must be a scalar or one value per synapse, got shape {delays.shape}")
+        if not np.isfinite(delays).all() or (delays <= 0).any():
+            bad = delays[~np.isfinite(delays) | (delays <= 0)][0]
+            raise NetworkError(where, "delay", f"must be finite and > 0 s (at least one step), got {bad!r}")
+
+    # ---------------------------------------------------------------- inputs
+    def add_current(self, name: str, target, amplitude, sample_dt: float | None = None) -> CurrentInput:
+        """Inject ``amplitude`` (A) into ``target``: constant, or a time series sampled every ``sample_dt``."""
+        _check_name("current", name)
+        where = f"current {name!r}"
+        if name in self.currents:
+            raise NetworkError(where, "name", "is already used by another current")
+        pop = self.node(target)
+        if not isinstance(pop, Population):
+            raise NetworkError(where, "target", f"must be a population of neurons, got source {pop.name!r}")
+        arr, sample_dt = _series(where, "amplitude", amplitude, pop.size, sample_dt, nonnegative=False)
+        cur = CurrentInput(name, pop.name, arr, sample_dt)
+        self.currents[name] = cur
+        return cur
+
+    # ---------------------------------------------------------------- probes
+    def probe_spikes(self, target, name: str | None = None) -> SpikeProbe:
+        """Record all spikes of a population or source."""
+        node = self.node(target)
+        name = _check_name("probe", name or f"{node.name}.spikes")
+        if name in self.probes:
+            raise NetworkError(f"probe {name!r}", "name", "is already used by another probe")
+        probe = SpikeProbe(name, node.name)
+        self.probes[name] = probe
+        return probe
+
+    def probe_state(self, target, variable: str = "v", neurons=None, every: int = 1,
+                    name: str | None = None) -> StateProbe:
+        """Record ``variable`` of ``neurons`` (default: all) at t = 0 and every ``every`` steps."""
+        node = self.node(target)
+        name = _check_name("probe", name or f"{node.name}.{variable}")
+        where = f"state probe {name!r}"
+        if name in self.probes:
+            raise NetworkError(where, "name", "is already used by another probe")
+        neurons = np.arange(node.size) if neurons is None else np.atleast_1d(np.asarray(neurons))
+        probe = StateProbe(name, node.name, variable, neurons.astype(np.int64) if neurons.dtype.kind in "iu" else neurons,
+                           every)
+        self._check_state_probe(probe)
+        self.probes[name] = probe
+        return probe
+
+    def _check_state_probe(self, probe: StateProbe) -> None:
+        where = probe.where
+        pop = self.populations.get(probe.target)
+        if pop is None:
+            raise NetworkError(where, "target", f"must be a population of neurons, got {probe.target!r}")
+        if probe.variable not in pop.model.state_variables:
+            raise NetworkError(where, "variable", f"{pop.model.kind} has state variables "
+                               f"{pop.model.state_variables}, got {probe.variable!r}")
+        n = probe.neurons
+        if n.ndim != 1 or not np.issubdtype(n.dtype, np.integer) or (len(n) and (n.min() < 0 or n.max() >= pop.size)):
+            raise NetworkError(where, "neurons", f"must be integer indices in [0, {pop.size}), got {n!r}")
+        if not isinstance(probe.every, (int, np.integer)) or isinstance(probe.every, bool) or probe.every < 1:
+            raise NetworkError(where, "every", f"must be a positive whole number of steps, got {probe.every!r}")
+
+    # ------------------------------------------------------------ whole-net
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations.values())
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.projections.values())
+
+    def validate(self) -> "Network":
+        """Re-check every part and their references; returns self. Raises NetworkError."""
+        check_dt(self.dt)
+        check_integration(self.integration)
+        if not self.populations:
+            raise NetworkError("network", "populations", "the network has no population of neurons")
+        for pop in self.populations.values():
+            pop.initial_state(self.seed)
+        for proj in self.projections.values():
+            self._check_projection(proj)
+        for cur in self.currents.values():
+            pop = self.populations.get(cur.target)
+            if pop is None:
+                raise NetworkError(cur.where, "target", f"unknown population {cur.target!r}")
+            _series(cur.where, "amplitude", cur.amplitude, pop.size, cur.sample_dt, nonnegative=False)
+        for probe in self.probes.values():
+            if isinstance(probe, StateProbe):
+                self._check_state_probe(probe)
+            else:
+                self.node(probe.target)
+        return self
+
+    def summary(self) -> list[tuple[str, str, str]]:
+        """Rows (kind, name, description) for printing."""
+        rows = []
+        for p in self.populations.values():
+            rows.append(("population", p.name, f"{p.size} x {p.model.kind}"))
+        for s in self.sources.values():
+            kind = "poisson" if isinstance(s, PoissonSource) else "spike source"
+            rows.append((kind, s.name, f"{s.size} sources"))
+        for pr in self.projections.values():
+            rows.append(("projection", pr.name, f"{pr.pre} -> {pr.post} ({pr.target}), {pr.n_synapses} synapses, {pr.rule}"))
+        for c in self.currents.values():
+            rows.append(("current", c.name, f"-> {c.target}"))
+        return rows
+
+    def __repr__(self) -> str:
+        return (f"Network(name={self.name!r}, dt={self.dt}, integration={self.integration!r}, seed={self.seed}, "
+                f"neurons={self.n_neurons}, synapses={self.n_synapses})")
+
