@@ -82,12 +82,12 @@ def lower_neurons(net: Network, layout: Layout, dt: float, integration: str, dty
         for var, value in pop.initial_state(net.seed).items():
             state[SLOT_OF[var], lo:hi] = value
         families.append(FAMILY_CODES[family])
-        deltas.append(int(pop.model.delta_synapses))
+        deltas.append((1.0, 0.0) if pop.model.delta_synapses else (0.0, 1.0))
     pop_lo = np.array([layout.offsets[p] for p in net.populations], np.int64)
     pop_hi = pop_lo + np.array([p.size for p in net.populations.values()], np.int64)
     flags = np.zeros(8 * ((n + 7) // 8), np.uint8)
     return Neurons(state[0].copy(), state[1].copy(), state[2].copy(), np.zeros(n, np.int32), flags, coef,
-                   ref_steps, pop_lo, pop_hi, np.array(families, np.int64), np.array(deltas, np.int64),
+                   ref_steps, pop_lo, pop_hi, np.array(families, np.int64), np.array(deltas, dtype).reshape(-1, 2),
                    np.zeros(n, dtype=dtype))
 
 

@@ -30,8 +30,9 @@ FAMILY_LINEAR, FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER = 0, 1, 2
 SOURCE_POISSON, SOURCE_TIMED = 0, 1
 
 #: neuron state (``v syn syn2``: float (n,); ``ref`` int32; ``flags`` uint8 padded to 8),
-#: coefficients, populations (``pop_*``: one entry each) and injected-current scratch ``iext``
-Neurons = namedtuple("Neurons", "v syn syn2 ref flags coef ref_steps pop_lo pop_hi pop_family pop_delta iext")
+#: coefficients, populations (``pop_*``: one entry each; ``pop_route[p]`` = (to_v, to_syn): 1/0
+#: for instantaneous synapses, 0/1 for current synapses) and injected current ``iext`` (n,)
+Neurons = namedtuple("Neurons", "v syn syn2 ref flags coef ref_steps pop_lo pop_hi pop_family pop_route iext")
 #: projections (``pre_lo pre_hi row_off channel``: one entry each) and concatenated CSR arrays
 Synapses = namedtuple("Synapses", "pre_lo pre_hi row_off channel indptr post weight delay ring ring2 mask")
 #: source groups (one entry each: node range, kind, rate table slice, timed-spike slice)
@@ -96,6 +97,27 @@ def _deliver(n, k, spikes, ns, syn, rec, cnt):
 
 
 @njit(cache=True)
+def update_neurons(neu, inbox, inbox2):
+    """Advance every population one step (its family's kernel); flags threshold crossings.
+
+    Kept as its own function: inlined into the big loop below, LLVM stopped vectorising it.
+    """
+    for p in range(neu.pop_lo.shape[0]):
+        lo = neu.pop_lo[p]
+        hi = neu.pop_hi[p]
+        fam = neu.pop_family[p]
+        if fam == FAMILY_LINEAR:
+            linear_update(lo, hi, neu.v, neu.syn, neu.ref, inbox, neu.coef, neu.iext,
+                          neu.pop_route[p, 0], neu.pop_route[p, 1], neu.flags)
+        elif fam == FAMILY_COBA_EULER:
+            coba_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, neu.coef,
+                              neu.iext, neu.flags)
+        else:
+            coba_exp_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, neu.coef,
+                                  neu.iext, neu.flags)
+
+
+@njit(cache=True)
 def run_steps(n0, n1, k0, neu, syn, src, cur, rec, cnt, spikes):
     """Advance steps ``n0 .. n1-1``; ``k0`` is the time index this run segment started at.
 
@@ -130,20 +152,7 @@ def run_steps(n0, n1, k0, neu, syn, src, cur, rec, cnt, spikes):
         slot = n & syn.mask
         inbox = syn.ring[slot]
         inbox2 = syn.ring2[slot & (syn.ring2.shape[0] - 1)]  # (1, 1) when no conductance synapses
-        use_ext = cur.use[0] != 0
-        for p in range(neu.pop_lo.shape[0]):
-            lo = neu.pop_lo[p]
-            hi = neu.pop_hi[p]
-            fam = neu.pop_family[p]
-            if fam == FAMILY_LINEAR:
-                linear_update(lo, hi, neu.v, neu.syn, neu.ref, inbox, neu.coef, neu.iext, use_ext,
-                              neu.pop_delta[p] != 0, neu.flags)
-            elif fam == FAMILY_COBA_EULER:
-                coba_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, neu.coef,
-                                  neu.iext, use_ext, neu.flags)
-            else:
-                coba_exp_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, neu.coef,
-                                      neu.iext, use_ext, neu.flags)
+        update_neurons(neu, inbox, inbox2)
         ns = fire_and_reset(n_neurons, neu.flags, neu.v, neu.ref, neu.coef, neu.ref_steps, spikes, 0)
         cnt.totals[0] += ns
         ns_all = _emit_sources(n, k, True, src, spikes, ns)

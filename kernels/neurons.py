@@ -23,30 +23,24 @@ N_ROWS = 12
 
 
 @njit(cache=True)
-def linear_update(lo, hi, v, syn, ref, inbox, coef, iext, use_ext, delta, flags):
-    """LIF / CubaLIF / LI / IF: ``v' = a v + drive + c syn (+ gext iext)``, ``syn' = ds syn``.
+def linear_update(lo, hi, v, syn, ref, inbox, coef, iext, to_v, to_syn, flags):
+    """LIF / CubaLIF / LI / IF: ``v' = a v + drive + c syn + gext iext + to_v x``, ``syn' = ds syn + to_syn x``.
 
-    With ``delta`` the input jumps ``v`` (dropped while refractory), else it adds to ``syn``.
+    ``x`` is the arriving input; ``(to_v, to_syn)`` is (1, 0) for instantaneous synapses
+    (the jump of ``v`` is dropped while refractory) and (0, 1) for current synapses.
+    Routing by multiplication keeps the loop free of branches, so it vectorises.
     """
-    a = coef[A]
-    drive = coef[DRIVE]
-    c = coef[C]
-    ds = coef[DS]
-    gext = coef[GEXT]
-    vth = coef[VTH]
-    for j in range(lo, hi):
+    # work on views from 0 so indices are provably >= 0 (no negative-index fix-ups: SIMD)
+    v, syn, ref, inbox, iext, flags = v[lo:hi], syn[lo:hi], ref[lo:hi], inbox[lo:hi], iext[lo:hi], flags[lo:hi]
+    a, drive, c, ds, gext, vth = (coef[A, lo:hi], coef[DRIVE, lo:hi], coef[C, lo:hi], coef[DS, lo:hi],
+                                  coef[GEXT, lo:hi], coef[VTH, lo:hi])
+    for j in range(hi - lo):
         vo = v[j]
         so = syn[j]
-        vn = a[j] * vo + drive[j] + c[j] * so
-        if use_ext:
-            vn = vn + gext[j] * iext[j]
-        sn = ds[j] * so
         x = inbox[j]
         inbox[j] = 0
-        if delta:
-            vn = vn + x
-        else:
-            sn = sn + x
+        vn = a[j] * vo + drive[j] + c[j] * so + gext[j] * iext[j] + to_v * x
+        sn = ds[j] * so + to_syn * x
         r = ref[j]
         refractory = r > 0
         vn = vo if refractory else vn
@@ -57,24 +51,25 @@ def linear_update(lo, hi, v, syn, ref, inbox, coef, iext, use_ext, delta, flags)
 
 
 @njit(cache=True)
-def coba_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, use_ext, flags):
-    """CobaLIF, forward Euler: ``v' = a v + drive + c (ge (e1 - v) + gi (e2 - v))``."""
-    a = coef[A]
-    drive = coef[DRIVE]
-    c = coef[C]
-    de = coef[DS]
-    di = coef[DS2]
-    e1 = coef[E1]
-    e2 = coef[E2]
-    gext = coef[GEXT]
-    vth = coef[VTH]
-    for j in range(lo, hi):
+def coba_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, flags):
+    """CobaLIF, forward Euler: ``v' = a v + drive + c (ge (e1 - v) + gi (e2 - v)) + gext iext``."""
+    v, ge, gi, ref, inbox, inbox2 = v[lo:hi], ge[lo:hi], gi[lo:hi], ref[lo:hi], inbox[lo:hi], inbox2[lo:hi]
+    iext, flags = iext[lo:hi], flags[lo:hi]
+
+    a = coef[A, lo:hi]
+    drive = coef[DRIVE, lo:hi]
+    c = coef[C, lo:hi]
+    de = coef[DS, lo:hi]
+    di = coef[DS2, lo:hi]
+    e1 = coef[E1, lo:hi]
+    e2 = coef[E2, lo:hi]
+    gext = coef[GEXT, lo:hi]
+    vth = coef[VTH, lo:hi]
+    for j in range(hi - lo):
         vo = v[j]
         geo = ge[j]
         gio = gi[j]
-        vn = a[j] * vo + drive[j] + c[j] * (geo * (e1[j] - vo) + gio * (e2[j] - vo))
-        if use_ext:
-            vn = vn + gext[j] * iext[j]
+        vn = a[j] * vo + drive[j] + c[j] * (geo * (e1[j] - vo) + gio * (e2[j] - vo)) + gext[j] * iext[j]
         ge[j] = de[j] * geo + inbox[j]
         gi[j] = di[j] * gio + inbox2[j]
         inbox[j] = 0
@@ -88,29 +83,30 @@ def coba_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, use_ext
 
 
 @njit(cache=True)
-def coba_exp_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, use_ext, flags):
+def coba_exp_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, flags):
     """CobaLIF, exponential Euler: conductances frozen over the step, ``v`` solved exactly.
 
-    ``g = 1 + ge + gi``; ``v_inf = (drive + ge e1 + gi e2 (+ gext iext)) / g``;
+    ``g = 1 + ge + gi``; ``v_inf = (drive + ge e1 + gi e2 + gext iext) / g``;
     ``v' = v_inf + (v - v_inf) exp(-c g)`` with ``c = dt / tau_mem``.
     """
+    v, ge, gi, ref, inbox, inbox2 = v[lo:hi], ge[lo:hi], gi[lo:hi], ref[lo:hi], inbox[lo:hi], inbox2[lo:hi]
+    iext, flags = iext[lo:hi], flags[lo:hi]
+
     one = np.ones(1, dtype=v.dtype)[0]
-    drive = coef[DRIVE]
-    c = coef[C]
-    de = coef[DS]
-    di = coef[DS2]
-    e1 = coef[E1]
-    e2 = coef[E2]
-    gext = coef[GEXT]
-    vth = coef[VTH]
-    for j in range(lo, hi):
+    drive = coef[DRIVE, lo:hi]
+    c = coef[C, lo:hi]
+    de = coef[DS, lo:hi]
+    di = coef[DS2, lo:hi]
+    e1 = coef[E1, lo:hi]
+    e2 = coef[E2, lo:hi]
+    gext = coef[GEXT, lo:hi]
+    vth = coef[VTH, lo:hi]
+    for j in range(hi - lo):
         vo = v[j]
         geo = ge[j]
         gio = gi[j]
         g = one + geo + gio
-        num = drive[j] + geo * e1[j] + gio * e2[j]
-        if use_ext:
-            num = num + gext[j] * iext[j]
+        num = drive[j] + geo * e1[j] + gio * e2[j] + gext[j] * iext[j]
         vinf = num / g
         vn = vinf + (vo - vinf) * np.exp(-(c[j] * g))
         ge[j] = de[j] * geo + inbox[j]
