@@ -95,7 +95,8 @@ class Simulator:
         capacity = max(4096, 4 * self.max_per_step)
         rec = Recorder(self.record_mask, np.zeros(capacity, np.int64), np.zeros(capacity, np.int32),
                        np.zeros(1, np.int64), self.max_per_step, tr_var, tr_idx, tr_every, tr_off, tr_out)
-        cnt = Counters(np.zeros(3, np.int64), self._group_lo, np.zeros(len(self._group_lo) - 1, np.int64))
+        cnt = Counters(np.zeros(3, np.int64), self._group_lo, np.zeros(len(self._group_lo) - 1, np.int64),
+                       np.zeros(len(self._group_lo), np.int64))
         args = (self.neurons, self.synapses, self.sources, self.currents)
 
         t_jit = time.perf_counter()

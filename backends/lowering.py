@@ -86,28 +86,49 @@ def lower_neurons(net: Network, layout: Layout, dt: float, integration: str, dty
     pop_lo = np.array([layout.offsets[p] for p in net.populations], np.int64)
     pop_hi = pop_lo + np.array([p.size for p in net.populations.values()], np.int64)
     flags = np.zeros(8 * ((n + 7) // 8), np.uint8)
+    uniform = [int((coef[:, lo:hi] == coef[:, lo:lo + 1]).all()) for lo, hi in zip(pop_lo, pop_hi)]
+    pop_coef = np.ascontiguousarray(coef[:, pop_lo].T)  # (n_populations, N_ROWS): first neuron's column
     return Neurons(state[0].copy(), state[1].copy(), state[2].copy(), np.zeros(n, np.int32), flags, coef,
                    ref_steps, pop_lo, pop_hi, np.array(families, np.int64), np.array(deltas, dtype).reshape(-1, 2),
-                   np.zeros(n, dtype=dtype))
+                   np.array(uniform, np.int64), pop_coef, np.zeros(n, dtype=dtype))
 
 
 def lower_synapses(net: Network, layout: Layout, dt: float, dtype) -> Synapses:
-    pre_lo, pre_hi, row_off, channel = [], [], [], []
+    """Concatenate projections; weights/delays shared by a whole projection are stored once."""
+    pre_group, pre_lo, row_off, channel, w0, w_off, d0, d_off = ([] for _ in range(8))
+    groups = [*layout.populations, *layout.sources]
     indptrs, posts, weights, delays = [], [], [], []
-    n_rows = n_syn = 0
+    n_rows = n_syn = n_w = n_d = 0
+    max_delay = 1
     for proj in net.projections.values():
         lo = layout.offsets[proj.pre]
         pre_lo.append(lo)
-        pre_hi.append(lo + layout.sizes[proj.pre])
+        pre_group.append(groups.index(proj.pre))
         row_off.append(n_rows)
         channel.append(1 if proj.target == "inh" else 0)
         indptrs.append(proj.indptr + n_syn)
-        posts.append((proj.indices.astype(np.int64) + layout.offsets[proj.post]).astype(np.int32))
-        weights.append(proj.weights.astype(dtype))
-        delays.append(delay_steps(proj, dt))
+        posts.append((proj.indices.astype(np.int64) + layout.offsets[proj.post]).astype(np.uint32))
+        w = proj.weights.astype(dtype)
+        if len(w) == 0 or (w == w[0]).all():
+            w0.append(w[0] if len(w) else 0.0)
+            w_off.append(-1)
+        else:
+            w0.append(0.0)
+            w_off.append(n_w)
+            weights.append(w)
+            n_w += len(w)
+        d = delay_steps(proj, dt)
+        max_delay = max(max_delay, int(d.max()) if len(d) else 1)
+        if len(d) == 0 or (d == d[0]).all():
+            d0.append(int(d[0]) if len(d) else 1)
+            d_off.append(-1)
+        else:
+            d0.append(0)
+            d_off.append(n_d)
+            delays.append(d)
+            n_d += len(d)
         n_rows += len(proj.indptr)
         n_syn += proj.n_synapses
-    max_delay = max((int(d.max()) for d in delays if len(d)), default=1)
     delay_dtype = np.uint8 if max_delay <= 255 else (np.uint16 if max_delay <= 65535 else np.int32)
     length = 2
     while length <= max_delay:
@@ -119,9 +140,10 @@ def lower_synapses(net: Network, layout: Layout, dt: float, dtype) -> Synapses:
     def cat(parts, dt_):
         return np.concatenate(parts).astype(dt_, copy=False) if parts else np.zeros(0, dt_)
 
-    return Synapses(np.array(pre_lo, np.int64), np.array(pre_hi, np.int64), np.array(row_off, np.int64),
-                    np.array(channel, np.int64), cat(indptrs, np.int64), cat(posts, np.int32),
-                    cat(weights, dtype), cat(delays, delay_dtype), ring, ring2, length - 1)
+    ints = lambda xs: np.array(xs, np.int64)  # noqa: E731
+    return Synapses(ints(pre_group), ints(pre_lo), ints(row_off), ints(channel), np.array(w0, dtype), ints(w_off),
+                    ints(d0), ints(d_off), cat(indptrs, np.int64), cat(posts, np.uint32), cat(weights, dtype),
+                    cat(delays, delay_dtype), ring, ring2, length - 1)
 
 
 def _series_table(value: np.ndarray, sample_dt, dt, where, field) -> tuple[np.ndarray, int, int, int]:

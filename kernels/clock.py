@@ -31,10 +31,14 @@ SOURCE_POISSON, SOURCE_TIMED = 0, 1
 
 #: neuron state (``v syn syn2``: float (n,); ``ref`` int32; ``flags`` uint8 padded to 8),
 #: coefficients, populations (``pop_*``: one entry each; ``pop_route[p]`` = (to_v, to_syn): 1/0
-#: for instantaneous synapses, 0/1 for current synapses) and injected current ``iext`` (n,)
-Neurons = namedtuple("Neurons", "v syn syn2 ref flags coef ref_steps pop_lo pop_hi pop_family pop_route iext")
-#: projections (``pre_lo pre_hi row_off channel``: one entry each) and concatenated CSR arrays
-Synapses = namedtuple("Synapses", "pre_lo pre_hi row_off channel indptr post weight delay ring ring2 mask")
+#: for instantaneous synapses, 0/1 for current synapses; ``pop_uniform[p]`` = 1 when all its
+#: neurons share the coefficients ``pop_coef[p]``) and injected current ``iext`` (n,)
+Neurons = namedtuple("Neurons", "v syn syn2 ref flags coef ref_steps pop_lo pop_hi pop_family pop_route "
+                                "pop_uniform pop_coef iext")
+#: projections (``pre_group pre_lo row_off channel w0 w_off d0 d_off``: one entry each), the
+#: concatenated CSR arrays and the two ring buffers (see :mod:`.synapses`)
+Synapses = namedtuple("Synapses", "pre_group pre_lo row_off channel w0 w_off d0 d_off indptr post weight delay "
+                                  "ring ring2 mask")
 #: source groups (one entry each: node range, kind, rate table slice, timed-spike slice)
 #: ``table``: spike probability per step (Poisson); ``tsteps/tidx``: timed spikes sorted by (k, index)
 Sources = namedtuple("Sources", "lo hi kind table off n_rows n_cols sps key tsteps tidx tptr tend")
@@ -42,8 +46,9 @@ Sources = namedtuple("Sources", "lo hi kind table off n_rows n_cols sps key tste
 Currents = namedtuple("Currents", "lo hi table off n_rows n_cols sps use")
 #: spike recording (``mask`` per node) and state traces (one entry per recorded column)
 Recorder = namedtuple("Recorder", "mask ks nodes count max_per_step tr_var tr_idx tr_every tr_off tr_out")
-#: ``totals``: [neuron spikes, synaptic events, source spikes]; ``per_group`` per node group
-Counters = namedtuple("Counters", "totals group_lo per_group")
+#: ``totals``: [neuron spikes, synaptic events, source spikes]; ``per_group`` spikes per node group
+#: (populations then sources, starting at global index ``group_lo[g]``); ``bounds`` is scratch
+Counters = namedtuple("Counters", "totals group_lo per_group bounds")
 
 
 @njit(cache=True)
@@ -85,14 +90,24 @@ def _deliver(n, k, spikes, ns, syn, rec, cnt):
             rec.nodes[c] = node
             c += 1
     rec.count[0] = c
+    if ns == 0:
+        return
+    # spikes are sorted: group g's spikes are spikes[bounds[g]:bounds[g + 1]]
     active = spikes[:ns]
+    bounds = cnt.bounds
+    for g in range(cnt.group_lo.shape[0]):
+        bounds[g] = np.searchsorted(active, cnt.group_lo[g])
     for g in range(cnt.per_group.shape[0]):
-        cnt.per_group[g] += np.searchsorted(active, cnt.group_lo[g + 1]) - np.searchsorted(active, cnt.group_lo[g])
+        cnt.per_group[g] += bounds[g + 1] - bounds[g]
     events = 0
-    for p in range(syn.pre_lo.shape[0]):
+    for p in range(syn.pre_group.shape[0]):
+        g = syn.pre_group[p]
+        if bounds[g + 1] == bounds[g]:
+            continue
         ring = syn.ring if syn.channel[p] == 0 else syn.ring2
-        events += propagate(n, spikes, ns, syn.pre_lo[p], syn.pre_hi[p], syn.row_off[p],
-                            syn.indptr, syn.post, syn.weight, syn.delay, ring, syn.mask)
+        events += propagate(n, spikes, bounds[g], bounds[g + 1], syn.pre_lo[p], syn.row_off[p], syn.indptr,
+                            syn.post, syn.w0[p], syn.w_off[p], syn.weight, syn.d0[p], syn.d_off[p], syn.delay,
+                            ring, syn.mask)
     cnt.totals[1] += events
 
 
@@ -100,21 +115,28 @@ def _deliver(n, k, spikes, ns, syn, rec, cnt):
 def update_neurons(neu, inbox, inbox2):
     """Advance every population one step (its family's kernel); flags threshold crossings.
 
-    Kept as its own function: inlined into the big loop below, LLVM stopped vectorising it.
+    Kept out of ``run_steps``: inlined into that big loop, LLVM stopped vectorising it.
     """
     for p in range(neu.pop_lo.shape[0]):
-        lo = neu.pop_lo[p]
-        hi = neu.pop_hi[p]
-        fam = neu.pop_family[p]
-        if fam == FAMILY_LINEAR:
-            linear_update(lo, hi, neu.v, neu.syn, neu.ref, inbox, neu.coef, neu.iext,
-                          neu.pop_route[p, 0], neu.pop_route[p, 1], neu.flags)
-        elif fam == FAMILY_COBA_EULER:
-            coba_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, neu.coef,
-                              neu.iext, neu.flags)
+        if neu.pop_uniform[p]:
+            _update_population(p, neu, neu.pop_coef[p], inbox, inbox2)
         else:
-            coba_exp_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, neu.coef,
-                                  neu.iext, neu.flags)
+            _update_population(p, neu, neu.coef, inbox, inbox2)
+
+
+@njit(cache=True)
+def _update_population(p, neu, coef, inbox, inbox2):
+    lo = neu.pop_lo[p]
+    hi = neu.pop_hi[p]
+    fam = neu.pop_family[p]
+    if fam == FAMILY_LINEAR:
+        linear_update(lo, hi, neu.v, neu.syn, neu.ref, inbox, coef, neu.iext,
+                      neu.pop_route[p, 0], neu.pop_route[p, 1], neu.flags)
+    elif fam == FAMILY_COBA_EULER:
+        coba_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, coef, neu.iext, neu.flags)
+    else:
+        coba_exp_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, coef, neu.iext,
+                              neu.flags)
 
 
 @njit(cache=True)

@@ -1,8 +1,10 @@
 """One time step of each neuron family, and threshold/reset.
 
-Per-neuron coefficients live in one matrix ``coef`` of shape ``(N_ROWS, n)``;
-the row constants below name them (the backend fills them from
-``snnsim.discretize``). ``v``, ``syn``, ``syn2`` are the state (volts, synaptic
+Coefficients come as ``coef``: either a matrix of shape ``(N_ROWS, n_neurons)``
+(one column per neuron) or, for a population whose neurons all share them, a
+vector of shape ``(N_ROWS,)``; the row constants below name them (the backend
+fills them from ``snnsim.discretize``). Numba compiles each kernel for both, so
+homogeneous populations read scalars instead of streaming per-neuron arrays. ``v``, ``syn``, ``syn2`` are the state (volts, synaptic
 current or conductances), ``ref`` the remaining refractory steps, ``inbox`` and
 ``inbox2`` this step's arriving synaptic input (zeroed as read), ``flags``
 receives 1 where a neuron crossed threshold this step.
@@ -16,10 +18,33 @@ fast-math, so float64 results are bit-identical to that reference.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 A, DRIVE, C, DS, DS2, E1, E2, GEXT, VTH, VRESET, VSUB, KEEP = range(12)
 N_ROWS = 12
+
+
+def row(coef, r, lo, hi):
+    """Coefficient ``r`` of neurons ``lo:hi``: a 1-D view, or one scalar for all."""
+
+
+def at(x, j):
+    """``x[j]`` for an array, ``x`` for a scalar."""
+
+
+@overload(row, inline="always")
+def _row(coef, r, lo, hi):
+    if coef.ndim == 2:
+        return lambda coef, r, lo, hi: coef[r, lo:hi]
+    return lambda coef, r, lo, hi: coef[r]
+
+
+@overload(at, inline="always")
+def _at(x, j):
+    if isinstance(x, types.Array):
+        return lambda x, j: x[j]
+    return lambda x, j: x
 
 
 @njit(cache=True)
@@ -32,22 +57,22 @@ def linear_update(lo, hi, v, syn, ref, inbox, coef, iext, to_v, to_syn, flags):
     """
     # work on views from 0 so indices are provably >= 0 (no negative-index fix-ups: SIMD)
     v, syn, ref, inbox, iext, flags = v[lo:hi], syn[lo:hi], ref[lo:hi], inbox[lo:hi], iext[lo:hi], flags[lo:hi]
-    a, drive, c, ds, gext, vth = (coef[A, lo:hi], coef[DRIVE, lo:hi], coef[C, lo:hi], coef[DS, lo:hi],
-                                  coef[GEXT, lo:hi], coef[VTH, lo:hi])
+    a, drive, c, ds, gext, vth = (row(coef, A, lo, hi), row(coef, DRIVE, lo, hi), row(coef, C, lo, hi), row(coef, DS, lo, hi),
+                                  row(coef, GEXT, lo, hi), row(coef, VTH, lo, hi))
     for j in range(hi - lo):
         vo = v[j]
         so = syn[j]
         x = inbox[j]
         inbox[j] = 0
-        vn = a[j] * vo + drive[j] + c[j] * so + gext[j] * iext[j] + to_v * x
-        sn = ds[j] * so + to_syn * x
+        vn = at(a, j) * vo + at(drive, j) + at(c, j) * so + at(gext, j) * iext[j] + to_v * x
+        sn = at(ds, j) * so + to_syn * x
         r = ref[j]
         refractory = r > 0
         vn = vo if refractory else vn
         ref[j] = r - 1 if refractory else r
         v[j] = vn
         syn[j] = sn
-        flags[j] = (vn > vth[j]) & (not refractory)
+        flags[j] = (vn > at(vth, j)) & (not refractory)
 
 
 @njit(cache=True)
@@ -56,22 +81,22 @@ def coba_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, flags):
     v, ge, gi, ref, inbox, inbox2 = v[lo:hi], ge[lo:hi], gi[lo:hi], ref[lo:hi], inbox[lo:hi], inbox2[lo:hi]
     iext, flags = iext[lo:hi], flags[lo:hi]
 
-    a = coef[A, lo:hi]
-    drive = coef[DRIVE, lo:hi]
-    c = coef[C, lo:hi]
-    de = coef[DS, lo:hi]
-    di = coef[DS2, lo:hi]
-    e1 = coef[E1, lo:hi]
-    e2 = coef[E2, lo:hi]
-    gext = coef[GEXT, lo:hi]
-    vth = coef[VTH, lo:hi]
+    a = row(coef, A, lo, hi)
+    drive = row(coef, DRIVE, lo, hi)
+    c = row(coef, C, lo, hi)
+    de = row(coef, DS, lo, hi)
+    di = row(coef, DS2, lo, hi)
+    e1 = row(coef, E1, lo, hi)
+    e2 = row(coef, E2, lo, hi)
+    gext = row(coef, GEXT, lo, hi)
+    vth = row(coef, VTH, lo, hi)
     for j in range(hi - lo):
         vo = v[j]
         geo = ge[j]
         gio = gi[j]
-        vn = a[j] * vo + drive[j] + c[j] * (geo * (e1[j] - vo) + gio * (e2[j] - vo)) + gext[j] * iext[j]
-        ge[j] = de[j] * geo + inbox[j]
-        gi[j] = di[j] * gio + inbox2[j]
+        vn = at(a, j) * vo + at(drive, j) + at(c, j) * (geo * (at(e1, j) - vo) + gio * (at(e2, j) - vo)) + at(gext, j) * iext[j]
+        ge[j] = at(de, j) * geo + inbox[j]
+        gi[j] = at(di, j) * gio + inbox2[j]
         inbox[j] = 0
         inbox2[j] = 0
         r = ref[j]
@@ -79,7 +104,7 @@ def coba_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, flags):
         vn = vo if refractory else vn
         ref[j] = r - 1 if refractory else r
         v[j] = vn
-        flags[j] = (vn > vth[j]) & (not refractory)
+        flags[j] = (vn > at(vth, j)) & (not refractory)
 
 
 @njit(cache=True)
@@ -93,24 +118,24 @@ def coba_exp_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, fla
     iext, flags = iext[lo:hi], flags[lo:hi]
 
     one = np.ones(1, dtype=v.dtype)[0]
-    drive = coef[DRIVE, lo:hi]
-    c = coef[C, lo:hi]
-    de = coef[DS, lo:hi]
-    di = coef[DS2, lo:hi]
-    e1 = coef[E1, lo:hi]
-    e2 = coef[E2, lo:hi]
-    gext = coef[GEXT, lo:hi]
-    vth = coef[VTH, lo:hi]
+    drive = row(coef, DRIVE, lo, hi)
+    c = row(coef, C, lo, hi)
+    de = row(coef, DS, lo, hi)
+    di = row(coef, DS2, lo, hi)
+    e1 = row(coef, E1, lo, hi)
+    e2 = row(coef, E2, lo, hi)
+    gext = row(coef, GEXT, lo, hi)
+    vth = row(coef, VTH, lo, hi)
     for j in range(hi - lo):
         vo = v[j]
         geo = ge[j]
         gio = gi[j]
         g = one + geo + gio
-        num = drive[j] + geo * e1[j] + gio * e2[j] + gext[j] * iext[j]
+        num = at(drive, j) + geo * at(e1, j) + gio * at(e2, j) + at(gext, j) * iext[j]
         vinf = num / g
-        vn = vinf + (vo - vinf) * np.exp(-(c[j] * g))
-        ge[j] = de[j] * geo + inbox[j]
-        gi[j] = di[j] * gio + inbox2[j]
+        vn = vinf + (vo - vinf) * np.exp(-(at(c, j) * g))
+        ge[j] = at(de, j) * geo + inbox[j]
+        gi[j] = at(di, j) * gio + inbox2[j]
         inbox[j] = 0
         inbox2[j] = 0
         r = ref[j]
@@ -118,7 +143,7 @@ def coba_exp_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, fla
         vn = vo if refractory else vn
         ref[j] = r - 1 if refractory else r
         v[j] = vn
-        flags[j] = (vn > vth[j]) & (not refractory)
+        flags[j] = (vn > at(vth, j)) & (not refractory)
 
 
 @njit(cache=True)

@@ -2,33 +2,55 @@
 
 A projection is a slice of concatenated CSR arrays: presynaptic node range
 ``[pre_lo, pre_hi)``, row pointers ``indptr[row_off + i]`` (absolute positions in
-the synapse arrays), per-synapse ``post`` (global neuron index), ``weight`` and
-``delay`` (whole steps, >= 1). The ring buffer ``ring`` has shape ``(L, n_neurons)``
-with ``L`` a power of two above the largest delay; row ``s & (L - 1)`` holds the
-input that arrives during step ``s``.
+``post``), per-synapse ``post`` (global neuron index, uint32). Weights and delays
+are stored per synapse only where they differ within the projection:
+
+- ``w_off < 0``: every synapse has weight ``w0``; else synapse ``k`` has ``weight[w_off + k - first]``,
+- ``d_off < 0``: every synapse has delay ``d0`` steps; else ``delay[d_off + k - first]``,
+
+where ``first = indptr[row_off]`` is the projection's first synapse. The ring
+buffer ``ring`` has shape ``(L, n_neurons)`` with ``L`` a power of two above the
+largest delay; row ``s & (L - 1)`` holds the input that arrives during step ``s``.
 """
 
-import numpy as np
 from numba import njit
 
 
 @njit(cache=True)
-def propagate(step, spikes, n_spikes, pre_lo, pre_hi, row_off, indptr, post, weight, delay, ring, mask):
+def propagate(step, spikes, first, last, pre_lo, row_off, indptr, post,
+              w0, w_off, weight, d0, d_off, delay, ring, mask):
     """Add the weights of every synapse of the spiking presynaptic nodes to the ring.
 
-    ``spikes[:n_spikes]`` are global node indices in ascending order; only those in
-    ``[pre_lo, pre_hi)`` are used. Inputs are summed spike by spike in ascending
-    order, each spike's synapses in row order. Returns the number of synaptic events.
+    ``spikes[first:last]`` are the global indices (ascending) of the projection's
+    presynaptic nodes that fired in step ``step``. Inputs are summed spike by spike
+    in that order, each spike's synapses in row order. Returns the number of
+    synaptic events.
     """
-    active = spikes[:n_spikes]
-    first = np.searchsorted(active, pre_lo)
-    last = np.searchsorted(active, pre_hi)
+    base = indptr[row_off]
     events = 0
     for s in range(first, last):
-        row = row_off + active[s] - pre_lo
+        row = row_off + spikes[s] - pre_lo
         start = indptr[row]
         stop = indptr[row + 1]
-        for k in range(start, stop):
-            ring[(step + delay[k]) & mask, post[k]] += weight[k]
         events += stop - start
+        if d_off < 0:
+            target = ring[(step + d0) & mask]
+            if w_off < 0:
+                for k in range(start, stop):
+                    target[post[k]] += w0
+            else:
+                w = weight[w_off - base + start:w_off - base + stop]
+                targets = post[start:stop]
+                for k in range(stop - start):
+                    target[targets[k]] += w[k]
+        else:
+            d = delay[d_off - base + start:d_off - base + stop]
+            targets = post[start:stop]
+            if w_off < 0:
+                for k in range(stop - start):
+                    ring[(step + d[k]) & mask, targets[k]] += w0
+            else:
+                w = weight[w_off - base + start:w_off - base + stop]
+                for k in range(stop - start):
+                    ring[(step + d[k]) & mask, targets[k]] += w[k]
     return events

@@ -1,0 +1,253 @@
+"""The ``snnsim`` command: ``demo``, ``run`` and ``info``.
+
+Figures go to stdout as a table; with ``--json`` the last line of stdout is one
+JSON object (``Results.summary()`` plus a few fields). User mistakes (bad
+files, invalid parameters) print ``error: <message>`` to stderr and exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import runpy
+import sys
+
+from snnsim.errors import FileFormatError, NetworkError, SnnsimError
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+HDF5_SUFFIXES = (".h5", ".hdf5")
+EXIT_USAGE = 2
+
+
+# ------------------------------------------------------------------ loading
+def is_hdf5(path: str) -> bool:
+    """True for an ``.h5``/``.hdf5`` name or a file starting with the HDF5 signature."""
+    if path.lower().endswith(HDF5_SUFFIXES):
+        return True
+    with open(path, "rb") as f:
+        return f.read(len(HDF5_MAGIC)) == HDF5_MAGIC
+
+
+def load_network(path: str):
+    """The network in ``path``: an HDF5 network file or a Python script."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise FileFormatError(f"{path}: is a directory, expected a Python script or an HDF5 network file")
+    if is_hdf5(path):
+        from snnsim.io import load_network as load_hdf5
+        return load_hdf5(path)
+    if not path.endswith(".py"):
+        raise FileFormatError(f"{path}: expected a Python script (.py) or an HDF5 network file (.h5, .hdf5)")
+    return network_from_script(path)
+
+
+def network_from_script(path: str):
+    """Run a script and take its ``network`` variable or the result of its ``build_network()``."""
+    from snnsim.network import Network
+
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)  # as `python script.py` does, so the script can import its neighbours
+    try:
+        scope = runpy.run_path(path, run_name="__snnsim__")
+    finally:
+        sys.path.remove(folder)
+    if "network" in scope:
+        net, what = scope["network"], "variable `network`"
+    elif callable(scope.get("build_network")):
+        net, what = scope["build_network"](), "`build_network()`"
+    else:
+        raise FileFormatError(f"{path}: defines neither a variable `network` (an snnsim.Network) "
+                              f"nor a function `build_network()` returning one")
+    if not isinstance(net, Network):
+        raise FileFormatError(f"{path}: {what} must be an snnsim.Network, got {type(net).__name__}")
+    return net
+
+
+# ------------------------------------------------------------------ checks
+def check_times(duration: float, dt: float | None) -> None:
+    """Reject a bad ``--duration``/``--dt`` before any network is built."""
+    from snnsim.discretize import steps_of
+    from snnsim.network import check_dt
+
+    if not math.isfinite(duration) or duration < 0:
+        raise NetworkError("run", "duration", f"must be finite and >= 0 s, got {duration!r}")
+    if dt is not None:
+        steps_of(duration, check_dt(dt, "run"), "run", "duration")
+
+
+# ------------------------------------------------------------------ output
+def _table(title: str, columns: tuple[str, ...], rows, numeric: bool = False) -> None:
+    """Print a rich table; ``numeric`` right-aligns the last column."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="right" if numeric and i == len(columns) - 1 else "left")
+    for row in rows:
+        table.add_row(*map(str, row))
+    Console(highlight=False).print(table)
+
+
+def print_summary(title: str, summary: dict) -> None:
+    """The run's figures as a two-column table."""
+    s = summary
+    rows = [
+        ("backend", f"{s['backend']} ({s['dtype']}, {s['integration']}, dt {s['dt_s']:g} s)"),
+        ("simulated (s)", f"{s['duration_s']:g}"),
+        ("neurons", f"{s['neurons']:,}"),
+        ("synapses", f"{s['synapses']:,}"),
+        ("spikes", f"{s['spikes']:,}"),
+        ("mean rate (Hz)", f"{s['mean_rate_hz']:.3f}"),
+        ("synaptic events / s", f"{s['syn_events_per_s']:.3e}"),
+        ("wall time (s)", f"{s['wall_s']:.4f}"),
+        ("loop time (s)", f"{s['loop_s']:.4f}"),
+        ("JIT time (s)", f"{s['jit_s']:.4f}"),
+        ("build time (s)", f"{s['build_s']:.4f}"),
+    ]
+    _table(title, ("figure", "value"), rows, numeric=True)
+
+
+def print_json(obj: dict) -> None:
+    """One JSON object on the last line of stdout."""
+    sys.stdout.flush()
+    print(json.dumps(obj, allow_nan=False), flush=True)
+
+
+# ------------------------------------------------------------------ commands
+def simulate_and_report(net, args, title: str, dt=None, integration=None, backend: str = "cpu") -> dict:
+    """Run ``net``, write the optional raster and results file, print table (and JSON)."""
+    from snnsim.simulate import simulate
+
+    check_times(args.duration, dt if dt is not None else net.dt)
+    if args.raster:
+        _ensure_spike_probes(net)
+    results = simulate(net, args.duration, backend=backend, dt=dt, integration=integration,
+                       dtype=args.dtype, progress=args.progress)
+    summary = {**results.summary(), "network": net.name, "synapses": int(net.n_synapses),
+               "raster_png": None, "results_h5": None}
+    if args.raster:
+        from snnsim.plot import raster_and_rate
+        summary["raster_png"] = os.fspath(raster_and_rate(results, args.raster, title=f"{title}, {args.duration:g} s"))
+    if getattr(args, "out", None):
+        from snnsim.io import save_results
+        save_results(results, args.out)
+        summary["results_h5"] = args.out
+    print_summary(title, summary)
+    for key in ("raster_png", "results_h5"):
+        if summary[key]:
+            print(f"wrote {summary[key]}")
+    if args.json:
+        print_json(summary)
+    return summary
+
+
+def _ensure_spike_probes(net) -> None:
+    """For a raster, record every population's spikes when the network records none."""
+    from snnsim.network import SpikeProbe
+
+    recorded = {p.target for p in net.probes.values() if isinstance(p, SpikeProbe)}
+    if not recorded & set(net.populations):
+        for name in net.populations:
+            net.probe_spikes(name, name=f"{name}.spikes.cli")
+
+
+def cmd_demo(args) -> int:
+    """Build and run the COBA benchmark network."""
+    from snnsim.examples.coba import build_coba
+
+    check_times(args.duration, args.dt)
+    net = build_coba(dt=args.dt, seed=args.seed)
+    simulate_and_report(net, args, f"COBA, {net.n_neurons} neurons")
+    return 0
+
+
+def cmd_run(args) -> int:
+    """Run a network from a Python script or an HDF5 file."""
+    check_times(args.duration, args.dt)
+    net = load_network(args.file)
+    simulate_and_report(net, args, f"{net.name} ({args.file})", dt=args.dt,
+                        integration=args.integration, backend=args.backend)
+    return 0
+
+
+def cmd_info(args) -> int:
+    """Print what a network file holds."""
+    net = load_network(args.file)
+    rows = [*net.summary(),
+            ("setting", "dt", f"{net.dt:g} s"), ("setting", "integration", net.integration),
+            ("setting", "seed", net.seed),
+            ("total", "neurons", f"{net.n_neurons:,}"), ("total", "synapses", f"{net.n_synapses:,}")]
+    _table(f"{net.name} ({args.file})", ("kind", "name", "description"), rows)
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+def _run_options(p: argparse.ArgumentParser, dt_default) -> None:
+    p.add_argument("--duration", type=float, default=1.0, help="simulated time in s (default 1.0)")
+    p.add_argument("--dt", type=float, default=dt_default,
+                   help="time step in s" + (f" (default {dt_default:g})" if dt_default else " (default: the network's)"))
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="precision (default float32)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar (default: only for long runs on a terminal)")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from snnsim import __version__
+    from snnsim.simulate import BACKENDS
+
+    parser = argparse.ArgumentParser(prog="snnsim", description="Spiking neural network simulator.")
+    parser.add_argument("--version", action="version", version=f"snnsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the COBA benchmark network (4000 LIF neurons)")
+    _run_options(demo, 1e-4)
+    demo.add_argument("--seed", type=int, default=1, help="network seed (default 1)")
+    demo.add_argument("--raster", default="coba_raster.png", metavar="PNG",
+                      help="raster + rate figure (default coba_raster.png; '' for none)")
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="run a network from a Python script or an HDF5 file")
+    run.add_argument("file", metavar="FILE", help="script defining `network` or `build_network()`, or .h5 network")
+    _run_options(run, None)
+    run.add_argument("--integration", choices=("exact", "euler"), default=None,
+                     help="integration scheme (default: the network's)")
+    run.add_argument("--backend", default="cpu", help=f"one of {', '.join(sorted(BACKENDS))} (default cpu)")
+    run.add_argument("--out", metavar="H5", help="write the results to this HDF5 file")
+    run.add_argument("--raster", metavar="PNG", help="write a raster + rate figure")
+    run.set_defaults(func=cmd_run)
+
+    info = sub.add_parser("info", help="describe a network file")
+    info.add_argument("file", metavar="FILE", help="Python script or .h5 network")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``snnsim`` console script; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, --version or an argparse usage error (already printed)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        return args.func(args)
+    except (SnnsimError, OSError) as err:
+        print(f"error: {_message(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _message(err: Exception) -> str:
+    if isinstance(err, OSError) and not isinstance(err, SnnsimError) and err.filename is not None:
+        return f"{err.filename}: {err.strerror}"
+    return str(err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The ``snnsim`` command line: demo, run, info, --json output and clean errors."""
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import snnsim
+from snnsim.cli import main
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+SCRIPT_VARIABLE = """
+from snnsim.examples.coba import build_coba
+network = build_coba(n_neurons=200, seed=3)
+"""
+
+SCRIPT_FUNCTION = """
+import snnsim
+
+def build_network():
+    net = snnsim.Network(dt=1e-4, integration="exact", seed=5, name="small")
+    net.add_poisson("input", 50, rate=200.0)
+    net.add_population("lif", 40, snnsim.LIF(tau_mem=10e-3, v_th=1.0))
+    net.connect("input", "lif", snnsim.FixedProbability(0.3), weight=0.2, delay=1e-3)
+    net.probe_spikes("lif")
+    return net
+
+if __name__ == "__main__":
+    raise SystemExit("the CLI must not run the script's main block")
+"""
+
+
+def last_json(out: str) -> dict:
+    """The JSON object on the last line of stdout."""
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def assert_png(path: Path) -> None:
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 0 and image.shape[1] > 0
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_demo_json(tmp_path, capsys):
+    png = tmp_path / "raster.png"
+    assert main(["demo", "--duration", "0.2", "--raster", str(png), "--json"]) == 0
+    out = capsys.readouterr().out
+    figures = last_json(out)
+    for key in ("mean_rate_hz", "spikes", "syn_events_per_s", "wall_s", "synapses", "raster_png"):
+        assert key in figures
+    assert figures["spikes"] > 0 and figures["neurons"] == 4000 and figures["synapses"] > 0
+    assert figures["raster_png"] == str(png)
+    assert "mean rate (Hz)" in out
+    assert_png(png)
+
+
+def test_demo_without_json_prints_no_json(tmp_path, capsys):
+    assert main(["demo", "--duration", "0.05", "--raster", "", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "spikes" in out and "{" not in out
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("script", [SCRIPT_VARIABLE, SCRIPT_FUNCTION], ids=["variable", "build_network"])
+def test_run_script_matches_simulate(tmp_path, capsys, script):
+    path = write(tmp_path, "net.py", script)
+    scope = runpy.run_path(str(path), run_name="direct")
+    net = scope["network"] if "network" in scope else scope["build_network"]()
+    direct = snnsim.simulate(net, 0.1).summary()
+
+    png = tmp_path / "run.png"
+    assert main(["run", str(path), "--duration", "0.1", "--raster", str(png), "--json"]) == 0
+    figures = last_json(capsys.readouterr().out)
+    assert figures["spikes"] == direct["spikes"] > 0
+    assert figures["syn_events"] == direct["syn_events"]
+    assert figures["steps"] == 1000 and figures["synapses"] == net.n_synapses
+    assert_png(png)
+
+
+def test_run_overrides_dt_integration_dtype(tmp_path, capsys):
+    path = write(tmp_path, "net.py", SCRIPT_FUNCTION)
+    args = ["run", str(path), "--duration", "0.05", "--dt", "5e-4", "--integration", "euler",
+            "--dtype", "float64", "--json"]
+    assert main(args) == 0
+    figures = last_json(capsys.readouterr().out)
+    assert (figures["dt_s"], figures["integration"], figures["dtype"], figures["steps"]) == \
+        (5e-4, "euler", "float64", 100)
+
+
+def test_run_raster_records_unprobed_network(tmp_path, capsys):
+    script = SCRIPT_FUNCTION.replace('    net.probe_spikes("lif")\n', "")
+    path = write(tmp_path, "net.py", script)
+    png = tmp_path / "r.png"
+    assert main(["run", str(path), "--duration", "0.05", "--raster", str(png)]) == 0
+    assert_png(png)
+
+
+def test_run_hdf5_network(tmp_path, capsys):
+    from snnsim.io import load_results, save_network  # must exist: a failure here is a real failure
+
+    net = runpy.run_path(str(write(tmp_path, "net.py", SCRIPT_FUNCTION)))["build_network"]()
+    direct = snnsim.simulate(net, 0.1).summary()
+    h5 = tmp_path / "net.h5"
+    save_network(net, str(h5))
+    out_h5 = tmp_path / "results.h5"
+    assert main(["run", str(h5), "--duration", "0.1", "--out", str(out_h5), "--json"]) == 0
+    figures = last_json(capsys.readouterr().out)
+    assert figures["spikes"] == direct["spikes"]
+    assert figures["results_h5"] == str(out_h5)
+    assert load_results(str(out_h5)).counters["neuron_spikes"] == direct["spikes"]
+
+    renamed = tmp_path / "network.bin"  # detected by its HDF5 signature, not its name
+    renamed.write_bytes(h5.read_bytes())
+    assert main(["info", str(renamed)]) == 0
+    assert "lif" in capsys.readouterr().out
+
+
+def test_info_script(tmp_path, capsys):
+    path = write(tmp_path, "net.py", SCRIPT_FUNCTION)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    for text in ("population", "lif", "poisson", "input", "projection", "integration", "exact"):
+        assert text in out
+
+
+BAD_CASES = {
+    "missing file": (["run", "{tmp}/nothere.py"], "nothere.py"),
+    "no network": (["run", "{tmp}/empty.py"], "build_network"),
+    "not a network": (["run", "{tmp}/wrong.py"], "snnsim.Network"),
+    "not a script": (["info", "{tmp}/notes.txt"], "notes.txt"),
+    "corrupt hdf5": (["info", "{tmp}/junk.h5"], "junk.h5"),
+    "negative dt": (["run", "{tmp}/net.py", "--dt", "-1"], "dt"),
+    "partial step": (["run", "{tmp}/net.py", "--duration", "0.15", "--dt", "0.1"], "duration"),
+    "negative duration": (["demo", "--duration", "-1", "--raster", ""], "duration"),
+    "demo negative dt": (["demo", "--dt", "-1", "--raster", ""], "dt"),
+    "unknown backend": (["run", "{tmp}/net.py", "--backend", "nope"], "backend"),
+    "raster folder missing": (["run", "{tmp}/net.py", "--duration", "0.01", "--raster", "{tmp}/no/r.png"], "no/r.png"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_bad_input_exits_2(tmp_path, capsys, case):
+    write(tmp_path, "empty.py", "x = 1\n")
+    write(tmp_path, "wrong.py", "network = 42\n")
+    write(tmp_path, "notes.txt", "hello\n")
+    write(tmp_path, "junk.h5", "not hdf5\n")
+    write(tmp_path, "net.py", SCRIPT_FUNCTION)
+    argv, needle = BAD_CASES[case]
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: ") and needle in err
+    assert "Traceback" not in err and "{" not in out
+    if case == "no network":
+        assert "empty.py" in err and "`network`" in err
+
+
+def test_argparse_errors_return_2(capsys):
+    assert main(["run"]) == 2
+    assert main(["demo", "--dt", "abc"]) == 2
+    assert main(["--version"]) == 0
+    assert "snnsim" in capsys.readouterr().out
+
+
+def test_console_script(tmp_path):
+    exe = Path(sys.executable).with_name("snnsim")
+    assert exe.exists(), f"console script not installed at {exe}"
+    proc = subprocess.run([str(exe), "demo", "--duration", "0.1", "--json"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    figures = last_json(proc.stdout)
+    assert figures["spikes"] > 0 and figures["wall_s"] > 0
+    assert_png(tmp_path / "coba_raster.png")
