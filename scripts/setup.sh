@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up snnsim on a fresh machine: a virtual environment in .venv with snnsim
+# (editable) and what its tests need. Safe to run again; it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+    .venv/bin/python -m pip install -q --upgrade pip
+fi
+.venv/bin/python -m pip install -q -e ".[test]"
