@@ -7,3 +7,34 @@ Installed as ``snnsim.kernels``. Modules:
 - :mod:`.synapses` spike propagation through CSR projections into delay ring buffers
 - :mod:`.clock`    the time-driven loop that composes them
 """
+
+import hashlib as _hashlib
+from pathlib import Path as _Path
+
+
+def _drop_stale_cache() -> None:
+    """Delete Numba's on-disk cache of these kernels when any kernel file changed.
+
+    Numba checks only a cached function's own file, but ``run_steps`` compiles in
+    the kernels of the other modules; an edit to one of those would otherwise be
+    silently ignored. A digest of all kernel sources guards the whole cache.
+    """
+    here = _Path(__file__).parent
+    digest = _hashlib.sha1(b"".join(p.read_bytes() for p in sorted(here.glob("*.py")))).hexdigest()
+    cache = here / "__pycache__"
+    stamp = cache / "snnsim-kernels.sha1"
+    try:
+        if stamp.read_text() == digest:
+            return
+        for stale in cache.glob("*.nb[ic]"):
+            stale.unlink()
+    except OSError:
+        pass
+    try:
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass  # read-only install: Numba then caches elsewhere, keyed by its own checks
+
+
+_drop_stale_cache()
