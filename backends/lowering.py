@@ -194,9 +194,11 @@ def lower_sources(net: Network, layout: Layout, dt: float) -> tuple[Sources, int
             tend.append(at_timed)
             max_per_step += int(np.bincount(k).max()) if len(k) else 0
     ints = lambda xs: np.array(xs, np.int64)  # noqa: E731
+    with np.errstate(over="ignore"):  # plain Python call: no JIT start-up during lowering
+        key = np.uint64(seed_key.py_func(np.uint64(net.seed)))
     sources = Sources(ints(lo), ints(hi), ints(kind),
                       np.concatenate(tables) if tables else np.zeros(0), ints(off), ints(n_rows), ints(n_cols),
-                      ints(sps), seed_key(net.seed),
+                      ints(sps), key,
                       np.concatenate(tsteps) if tsteps else np.zeros(0, np.int64),
                       np.concatenate(tidx) if tidx else np.zeros(0, np.int64), ints(tptr), ints(tend))
     return sources, max_per_step
