@@ -33,15 +33,23 @@ def _csr_from_pairs(pre: np.ndarray, post: np.ndarray, n_pre: int) -> tuple[np.n
     return indptr, post[order].astype(np.int32), order
 
 
-def _sample_rows(rng: np.random.Generator, counts: np.ndarray, n_cols: int, skip: np.ndarray | None) -> np.ndarray:
+def _sample_rows(rng: np.random.Generator, counts: np.ndarray, n_cols: int, skip: np.ndarray | None,
+                 dense_rows: bool = False) -> np.ndarray:
     """For row ``i`` draw ``counts[i]`` distinct columns from ``range(n_cols)``, never ``skip[i]``.
 
-    Returns the columns row after row, each row sorted.
+    Returns the columns row after row, each row sorted. ``dense_rows`` allows a second
+    method for rows that take a large share of the columns (see below).
     """
     n_rows = len(counts)
     width = n_cols - (1 if skip is not None else 0)
     rows = np.repeat(np.arange(n_rows, dtype=np.int64), counts)
-    cols = rng.integers(0, width, len(rows)) if len(rows) else np.zeros(0, np.int64)
+    if dense_rows and len(rows) and 4 * int(counts.max()) > width:
+        # rows that take a large share of the columns: redrawing duplicates would take about
+        # width * log(width) rounds (coupon collector), so take each row's first columns of a
+        # random permutation instead
+        cols = _sample_rows_dense(rng, counts, width)
+    else:
+        cols = rng.integers(0, width, len(rows)) if len(rows) else np.zeros(0, np.int64)
     while True:  # redraw duplicates within a row until every row is distinct
         order = np.lexsort((cols, rows))
         rows, cols = rows[order], cols[order]
@@ -56,6 +64,33 @@ def _sample_rows(rng: np.random.Generator, counts: np.ndarray, n_cols: int, skip
     return cols
 
 
+def _is_real(x) -> bool:
+    """A real number (Python or numpy), not a bool or a string."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+#: rows of random numbers drawn at once by the dense samplers (bounds their scratch memory)
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def _row_chunks(n_rows: int, width: int):
+    step = max(1, _CHUNK_ELEMENTS // max(width, 1))
+    for lo in range(0, n_rows, step):
+        yield lo, min(lo + step, n_rows)
+
+
+def _sample_rows_dense(rng: np.random.Generator, counts: np.ndarray, width: int) -> np.ndarray:
+    """``counts[i]`` distinct columns of ``range(width)`` per row, each row sorted, row after row."""
+    parts = []
+    cols = np.arange(width)
+    for lo, hi in _row_chunks(len(counts), width):
+        c = counts[lo:hi, None]
+        perm = np.argsort(rng.random((hi - lo, width)), axis=1)  # a uniform random permutation per row
+        chosen = np.sort(np.where(cols[None, :] < c, perm, width), axis=1)  # kept ones first, sorted
+        parts.append(chosen[cols[None, :] < c])
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
 @dataclass(frozen=True)
 class FixedProbability:
     """Each pair (pre, post) is connected independently with probability ``p``."""
@@ -64,17 +99,22 @@ class FixedProbability:
     allow_self: bool = True
 
     def build(self, n_pre, n_post, rng, same, where):
-        if not (0.0 <= self.p <= 1.0):
-            raise NetworkError(where, "p", f"must be in [0, 1], got {self.p!r}")
+        if not _is_real(self.p) or not (0.0 <= self.p <= 1.0):
+            raise NetworkError(where, "p", f"must be a probability in [0, 1], got {self.p!r}")
         skip = np.arange(n_pre) if (same and not self.allow_self) else None
         width = n_post - (1 if skip is not None else 0)
         counts = rng.binomial(width, self.p, n_pre)
         if self.p > 0.25:  # dense: a Bernoulli mask is cheaper than redrawing duplicates
-            mask = rng.random((n_pre, n_post)) < self.p
-            if skip is not None:
-                mask[np.arange(n_pre), np.arange(n_pre)] = False
-            pre, post = np.nonzero(mask)
-            indptr, indices, _ = _csr_from_pairs(pre, post, n_pre)
+            # drawn a block of rows at a time (the same numbers as one big draw, less scratch memory)
+            pres, posts = [], []
+            for lo, hi in _row_chunks(n_pre, n_post):
+                mask = rng.random((hi - lo, n_post)) < self.p
+                if skip is not None:
+                    mask[np.arange(hi - lo), np.arange(lo, hi)] = False
+                pre, post = np.nonzero(mask)
+                pres.append(pre + lo)
+                posts.append(post)
+            indptr, indices, _ = _csr_from_pairs(np.concatenate(pres), np.concatenate(posts), n_pre)
             return Built(indptr, indices, None, None)
         cols = _sample_rows(rng, counts, n_post, skip)
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
@@ -91,11 +131,11 @@ class FixedInDegree:
 
     def build(self, n_pre, n_post, rng, same, where):
         limit = n_pre - (0 if (self.allow_self or not same) else 1)
-        if int(self.k) != self.k or not (0 <= self.k <= limit):
+        if not _is_real(self.k) or not np.isfinite(self.k) or int(self.k) != self.k or not (0 <= self.k <= limit):
             raise NetworkError(where, "k", f"must be an integer in [0, {limit}], got {self.k!r}")
         skip = np.arange(n_post) if (same and not self.allow_self) else None
         counts = np.full(n_post, int(self.k), dtype=np.int64)
-        pre = _sample_rows(rng, counts, n_pre, skip)
+        pre = _sample_rows(rng, counts, n_pre, skip, dense_rows=True)
         post = np.repeat(np.arange(n_post, dtype=np.int64), counts)
         indptr, indices, _ = _csr_from_pairs(pre, post, n_pre)
         return Built(indptr, indices, None, None)
@@ -163,8 +203,11 @@ class Sparse:
                 raise NetworkError(where, name, f"indices must be integers in [0, {size}), got range "
                                    f"[{idx.min()}, {idx.max()}] of dtype {idx.dtype}")
         pairs = pre.astype(np.int64) * n_post + post
-        if len(np.unique(pairs)) != len(pairs):
-            raise NetworkError(where, "connectivity", "Sparse contains the same (pre, post) pair twice")
+        uniq, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+        if len(uniq) != len(pairs):
+            k = int(first[np.flatnonzero(counts > 1)[0]])
+            raise NetworkError(where, "connectivity", f"Sparse contains the same (pre, post) pair twice: "
+                               f"({int(pre[k])}, {int(post[k])})")
         indptr, indices, order = _csr_from_pairs(pre.astype(np.int64), post.astype(np.int64), n_pre)
         return Built(indptr, indices, None, order)
 

@@ -208,6 +208,19 @@ def _series(where: str, field_name: str, value, size: int, sample_dt, *, nonnega
     return arr, sample_dt
 
 
+def _check_spike_times(where: str, size: int, times: np.ndarray, indices: np.ndarray) -> None:
+    if times.ndim != 1:
+        raise NetworkError(where, "times", f"must be 1-D, got shape {times.shape}")
+    if indices.shape != times.shape:
+        raise NetworkError(where, "indices", f"times and indices must be 1-D of equal length, got shapes "
+                           f"{times.shape} and {indices.shape}")
+    if not np.isfinite(times).all() or (times < 0).any():
+        bad = times[~np.isfinite(times) | (times < 0)][0]
+        raise NetworkError(where, "times", f"must be finite and >= 0, got {bad!r}")
+    if len(indices) and (not np.issubdtype(indices.dtype, np.integer) or indices.min() < 0 or indices.max() >= size):
+        raise NetworkError(where, "indices", f"must be integers in [0, {size}), got {indices!r}")
+
+
 class Network:
     """A spiking network, independent of any backend.
 
@@ -235,14 +248,19 @@ class Network:
         self.probes: dict[str, Union[SpikeProbe, StateProbe]] = {}
 
     # ----------------------------------------------------------------- nodes
-    def node(self, ref) -> Node:
-        """Look up a population or source by name or object."""
+    def node(self, ref, where: str = "network", field_name: str = "node") -> Node:
+        """Look up a population or source by name or object.
+
+        ``where`` and ``field_name`` name the object and field in the error raised
+        when there is no such node (e.g. ``"projection 'a->b'"``, ``"pre"``).
+        """
         name = ref if isinstance(ref, str) else getattr(ref, "name", None)
         if name in self.populations:
             return self.populations[name]
         if name in self.sources:
             return self.sources[name]
-        raise NetworkError("network", "node", f"no population or source named {name!r} "
+        shown = name if name is not None else ref
+        raise NetworkError(where, field_name, f"no population or source named {shown!r} "
                            f"(known: {sorted([*self.populations, *self.sources])})")
 
     def _new_node_name(self, name) -> str:
@@ -288,16 +306,12 @@ class Network:
         self._new_node_name(name)
         where = f"spike source {name!r}"
         size = self._check_size(where, size)
-        times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        try:
+            times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise NetworkError(where, "times", f"must be numbers of seconds, got {times!r}") from None
         indices = np.zeros(len(times), np.int64) if indices is None else np.atleast_1d(np.asarray(indices))
-        if times.ndim != 1 or indices.shape != times.shape:
-            raise NetworkError(where, "indices", f"times and indices must be 1-D of equal length, got shapes "
-                               f"{times.shape} and {indices.shape}")
-        if not np.isfinite(times).all() or (times < 0).any():
-            bad = times[~np.isfinite(times) | (times < 0)][0]
-            raise NetworkError(where, "times", f"must be finite and >= 0, got {bad!r}")
-        if len(indices) and (not np.issubdtype(indices.dtype, np.integer) or indices.min() < 0 or indices.max() >= size):
-            raise NetworkError(where, "indices", f"must be integers in [0, {size}), got {indices!r}")
+        _check_spike_times(where, size, times, indices)
         order = np.lexsort((indices, times))
         src = SpikeSource(name, size, times[order], indices[order].astype(np.int64))
         self.sources[name] = src
@@ -312,8 +326,10 @@ class Network:
         shape ``(n_post, n_pre)``. ``weight`` and ``delay`` (s, default one step of
         the network's ``dt``) are scalars, distributions, or per-synapse arrays.
         """
-        pre_node = self.node(pre)
-        post_node = self.node(post)
+        ref_name = lambda r: r if isinstance(r, str) else getattr(r, "name", r)  # noqa: E731
+        early = f"projection {name or f'{ref_name(pre)}->{ref_name(post)}'!r}"
+        pre_node = self.node(pre, early, "pre")
+        post_node = self.node(post, early, "post")
         name = _check_name("projection", name or f"{pre_node.name}->{post_node.name}")
         where = f"projection {name!r}"
         if name in self.projections:
@@ -373,7 +389,9 @@ class Network:
                 (np.diff(p.indptr) < 0).any():
             raise NetworkError(where, "indptr", f"is not a valid CSR row pointer for {pre.size} presynaptic neurons")
         if len(p.indices) and (p.indices.min() < 0 or p.indices.max() >= post.size):
-            raise NetworkError(where, "indices", f"postsynaptic indices must lie in [0, {post.size})")
+            i = int(np.flatnonzero((p.indices < 0) | (p.indices >= post.size))[0])
+            raise NetworkError(where, "indices", f"postsynaptic indices must lie in [0, {post.size}), got "
+                               f"{int(p.indices[i])} at synapse {i}")
         if p.weights.shape != p.indices.shape:
             raise NetworkError(where, "weight", f"must have one value per synapse ({len(p.indices)}), "
                                f"got shape {p.weights.shape}")
@@ -397,7 +415,7 @@ class Network:
         where = f"current {name!r}"
         if name in self.currents:
             raise NetworkError(where, "name", "is already used by another current")
-        pop = self.node(target)
+        pop = self.node(target, where, "target")
         if not isinstance(pop, Population):
             raise NetworkError(where, "target", f"must be a population of neurons, got source {pop.name!r}")
         arr, sample_dt = _series(where, "amplitude", amplitude, pop.size, sample_dt, nonnegative=False)
@@ -408,7 +426,7 @@ class Network:
     # ---------------------------------------------------------------- probes
     def probe_spikes(self, target, name: str | None = None) -> SpikeProbe:
         """Record all spikes of a population or source."""
-        node = self.node(target)
+        node = self.node(target, f"probe {name!r}" if name else "spike probe", "target")
         name = _check_name("probe", name or f"{node.name}.spikes")
         if name in self.probes:
             raise NetworkError(f"probe {name!r}", "name", "is already used by another probe")
@@ -419,7 +437,7 @@ class Network:
     def probe_state(self, target, variable: str = "v", neurons=None, every: int = 1,
                     name: str | None = None) -> StateProbe:
         """Record ``variable`` of ``neurons`` (default: all) at t = 0 and every ``every`` steps."""
-        node = self.node(target)
+        node = self.node(target, f"state probe {name!r}" if name else "state probe", "target")
         name = _check_name("probe", name or f"{node.name}.{variable}")
         where = f"state probe {name!r}"
         if name in self.probes:
@@ -461,7 +479,18 @@ class Network:
         if not self.populations:
             raise NetworkError("network", "populations", "the network has no population of neurons")
         for pop in self.populations.values():
+            self._check_size(pop.where, pop.size)
+            for var in pop.initial:
+                if var not in pop.model.state_variables:
+                    raise NetworkError(pop.where, "initial", f"{pop.model.kind} has no state variable {var!r} "
+                                       f"(it has {pop.model.state_variables})")
             pop.initial_state(self.seed)
+        for src in self.sources.values():
+            self._check_size(src.where, src.size)
+            if isinstance(src, PoissonSource):
+                _series(src.where, "rate", src.rate, src.size, src.rate_dt, nonnegative=True)
+            else:
+                _check_spike_times(src.where, src.size, np.asarray(src.times), np.asarray(src.indices))
         for proj in self.projections.values():
             self._check_projection(proj)
         for cur in self.currents.values():
@@ -473,7 +502,7 @@ class Network:
             if isinstance(probe, StateProbe):
                 self._check_state_probe(probe)
             else:
-                self.node(probe.target)
+                self.node(probe.target, f"probe {probe.name!r}", "target")
         return self
 
     def summary(self) -> list[tuple[str, str, str]]:
