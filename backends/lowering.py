@@ -7,6 +7,7 @@ converts delays to steps and concatenates projections.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from snnsim.network import Network, PoissonSource, SpikeSource, StateProbe
 from snnsim.kernels import neurons as kn
 from snnsim.kernels.clock import (FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER, FAMILY_LINEAR, SOURCE_POISSON,
                                   SOURCE_TIMED, Counters, Currents, Neurons, Recorder, Sources, Synapses)
-from snnsim.kernels.rng import seed_key
+from snnsim.kernels.rng import stream_key
 
 FAMILY_CODES = {LINEAR: FAMILY_LINEAR, COBA_EULER: FAMILY_COBA_EULER, COBA_EXP_EULER: FAMILY_COBA_EXP_EULER}
 ROW_OF = {"a": kn.A, "drive": kn.DRIVE, "c": kn.C, "ds": kn.DS, "ds2": kn.DS2, "e1": kn.E1, "e2": kn.E2,
@@ -28,7 +29,10 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 def check_dtype(dtype) -> str:
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:
+        name = dtype if isinstance(dtype, str) else (np.dtype(dtype).name if dtype is not None else None)
+    except TypeError:
+        name = None
     if name not in DTYPES:
         raise NetworkError("run", "dtype", f"must be 'float32' or 'float64', got {dtype!r}")
     return name
@@ -194,11 +198,11 @@ def lower_sources(net: Network, layout: Layout, dt: float) -> tuple[Sources, int
             tend.append(at_timed)
             max_per_step += int(np.bincount(k).max()) if len(k) else 0
     ints = lambda xs: np.array(xs, np.int64)  # noqa: E731
-    with np.errstate(over="ignore"):  # plain Python call: no JIT start-up during lowering
-        key = np.uint64(seed_key.py_func(np.uint64(net.seed)))
+    keys = np.array([stream_key(np.uint64(net.seed), np.uint64(zlib.crc32(name.encode()))) for name in net.sources],
+                    np.uint64)
     sources = Sources(ints(lo), ints(hi), ints(kind),
                       np.concatenate(tables) if tables else np.zeros(0), ints(off), ints(n_rows), ints(n_cols),
-                      ints(sps), key,
+                      ints(sps), keys,
                       np.concatenate(tsteps) if tsteps else np.zeros(0, np.int64),
                       np.concatenate(tidx) if tidx else np.zeros(0, np.int64), ints(tptr), ints(tend))
     return sources, max_per_step

@@ -40,8 +40,9 @@ Neurons = namedtuple("Neurons", "v syn syn2 ref flags coef ref_steps pop_lo pop_
 Synapses = namedtuple("Synapses", "pre_group pre_lo row_off channel w0 w_off d0 d_off indptr post weight delay "
                                   "ring ring2 mask")
 #: source groups (one entry each: node range, kind, rate table slice, timed-spike slice)
-#: ``table``: spike probability per step (Poisson); ``tsteps/tidx``: timed spikes sorted by (k, index)
-Sources = namedtuple("Sources", "lo hi kind table off n_rows n_cols sps key tsteps tidx tptr tend")
+#: ``table``: spike probability per step and ``keys``: random stream (Poisson);
+#: ``tsteps/tidx``: timed spikes sorted by (k, index)
+Sources = namedtuple("Sources", "lo hi kind table off n_rows n_cols sps keys tsteps tidx tptr tend")
 #: current inputs (one entry each) writing ``Neurons.iext``; ``use`` is a 0/1 array of length 1
 Currents = namedtuple("Currents", "lo hi table off n_rows n_cols sps use")
 #: spike recording (``mask`` per node) and state traces (one entry per recorded column)
@@ -63,7 +64,7 @@ def _emit_sources(n, k, include_poisson, src, spikes, ns):
             per_neuron = src.n_cols[g] > 1
             for i in range(src.hi[g] - lo):
                 p = src.table[base + i] if per_neuron else src.table[base]
-                if p > 0.0 and uniform(src.key, k, lo + i) < p:
+                if p > 0.0 and uniform(src.keys[g], k, i) < p:
                     spikes[ns] = lo + i
                     ns += 1
         else:

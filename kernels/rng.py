@@ -1,8 +1,9 @@
-"""Counter-based random numbers: ``uniform(seed, step, index)``.
+"""Counter-based random numbers: ``uniform(stream_key(seed, stream), step, index)``.
 
-A pure function of its arguments (two rounds of the SplitMix64 finaliser), so the
-same spikes come out whatever the chunking, thread count or backend. ``step`` and
-``index`` must be below 2**32.
+A pure function of its arguments (rounds of the SplitMix64 finaliser), so the
+same numbers come out whatever the chunking, thread count or backend. A
+``stream`` separates independent users of one seed (each Poisson source uses the
+CRC-32 of its name); ``step`` and ``index`` must be below 2**32.
 """
 
 import numpy as np
@@ -28,9 +29,9 @@ def mix64(z):
 
 
 @njit(cache=True)
-def seed_key(seed):
-    """Scramble a user seed once per run."""
-    return mix64(np.uint64(seed) + _GOLDEN)
+def stream_key(seed, stream):
+    """The key of one random stream of a user seed (computed once per run)."""
+    return mix64(mix64(np.uint64(seed) + _GOLDEN) ^ np.uint64(stream))
 
 
 @njit(cache=True)

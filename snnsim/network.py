@@ -324,7 +324,10 @@ class Network:
 
         ``rule`` is a rule from :mod:`snnsim.connectivity` or a dense weight matrix of
         shape ``(n_post, n_pre)``. ``weight`` and ``delay`` (s, default one step of
-        the network's ``dt``) are scalars, distributions, or per-synapse arrays.
+        the network's ``dt``) are scalars, distributions, or per-synapse arrays: in the
+        order of the pairs for :class:`~snnsim.connectivity.Sparse`, otherwise in storage
+        order (presynaptic neuron major, as ``Projection.indices``). With a dense matrix
+        the delays may also be a matrix of the same shape.
         """
         ref_name = lambda r: r if isinstance(r, str) else getattr(r, "name", r)  # noqa: E731
         early = f"projection {name or f'{ref_name(pre)}->{ref_name(post)}'!r}"
@@ -352,6 +355,12 @@ class Network:
                 raise NetworkError(where, "weight", f"must be finite, got {weights[i]!r} at synapse {i}")
         else:
             weights = self._per_synapse(weight if weight is not None else 1.0, n_syn, rng, built.order, where, "weight")
+        if isinstance(rule, conn.Dense) and np.ndim(delay) == 2:  # a delay matrix shaped like the weights
+            delay = np.asarray(delay, dtype=np.float64)
+            if delay.shape != (post_node.size, pre_node.size):
+                raise NetworkError(where, "delay", f"a delay matrix must have the weights' shape (n_post, n_pre) "
+                                   f"= ({post_node.size}, {pre_node.size}), got {delay.shape}")
+            delay = delay.T.reshape(-1)  # storage order: presynaptic neuron major
         if delay is None:
             delays: Union[float, np.ndarray] = self.dt
         elif np.ndim(delay) == 0 and not isinstance(delay, Distribution):

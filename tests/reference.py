@@ -9,13 +9,12 @@ checked against it bit for bit (float64, same order of accumulation).
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 
 from snnsim.discretize import COBA_EULER, COBA_EXP_EULER, LINEAR, step_coefficients
 from snnsim.network import Network, PoissonSource, SpikeSource, StateProbe
-
-MASK64 = (1 << 64) - 1
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -24,11 +23,11 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def uniform(seed: int, step: int, index: np.ndarray) -> np.ndarray:
+def uniform(seed: int, stream: str, step: int, index: np.ndarray) -> np.ndarray:
     """The documented counter-based uniform numbers, in numpy uint64 arithmetic."""
     golden = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):
-        key = _mix(np.array([seed], np.uint64) + golden)[0]
+        key = _mix(_mix(np.array([seed], np.uint64) + golden) ^ np.uint64(zlib.crc32(stream.encode())))[0]
         z = (np.uint64(step) << np.uint64(32)) | index.astype(np.uint64)
         z = _mix(_mix(z ^ key) + golden)
     return (z >> np.uint64(11)).astype(np.float64) / 2.0 ** 53
@@ -39,10 +38,6 @@ def simulate(net: Network, duration: float, dtype=np.float64):
     dt, scheme = net.dt, net.integration
     n_steps = int(round(duration / dt))
     f = np.dtype(dtype).type
-    offsets, at = {}, 0
-    for name, node in [*net.populations.items(), *net.sources.items()]:
-        offsets[name] = at
-        at += node.size
     pops = []
     for name, pop in net.populations.items():
         family, c = step_coefficients(pop.model, pop.parameters(), dt, scheme, pop.where)
@@ -85,7 +80,7 @@ def simulate(net: Network, duration: float, dtype=np.float64):
                 row = 0 if src.rate_dt is None else min(n // int(round(src.rate_dt / dt)), src.rate.shape[0] - 1)
                 rate = src.rate if src.rate_dt is None else np.broadcast_to(src.rate[row], (src.size,))
                 idx = np.arange(src.size)
-                u = uniform(net.seed, k, offsets[name] + idx)
+                u = uniform(net.seed, name, k, idx)
                 p = rate * dt
                 fired[name] = idx[(p > 0) & (u < p)]
             elif isinstance(src, SpikeSource):

@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pytest
 
+from snnsim.errors import NetworkError
+
 from snnsim import (LIF, AllToAll, Dense, FixedInDegree, FixedProbability, Network, Normal, OneToOne, Sparse,
                     Uniform, simulate)
 
@@ -322,3 +324,19 @@ def test_projection_name_changes_connectivity():
 def test_unrelated_projection_does_not_change_another():
     for p, q in zip(_build(7), _build(7, extra_first=True)):
         assert _same(p, q)
+
+
+def test_dense_delay_matrix_has_the_weights_shape():
+    """delay[i, j] is the delay from pre j to post i, like weight[i, j]."""
+    w = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    d = np.array([[1e-4, 2e-4, 3e-4], [4e-4, 5e-4, 6e-4]])
+    net = Network(dt=1e-4)
+    src = net.add_spike_source("s", 3, times=[])
+    net.add_population("p", 2, LIF())
+    proj = net.connect(src, "p", w, delay=d)
+    for j in range(3):
+        for i in range(2):
+            k = proj.indptr[j] + int(np.flatnonzero(proj.indices[proj.indptr[j]:proj.indptr[j + 1]] == i)[0])
+            assert proj.weights[k] == w[i, j] and proj.delays[k] == d[i, j]
+    with pytest.raises(NetworkError, match="delay"):
+        net.connect(src, "p", w, delay=d.T, name="transposed")

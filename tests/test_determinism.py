@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 
+import snnsim
+
 from snnsim import (LIF, CobaLIF, CubaLIF, FixedInDegree, FixedProbability, Network, Normal, OneToOne, Uniform,
                     simulate)
 from snnsim.backends.cpu import Simulator
@@ -157,3 +159,22 @@ def test_float32_and_float64_give_the_same_spikes():
         np.testing.assert_allclose(res.spikes["pair"].times, [1.3e-3, 2.6e-3], rtol=0, atol=1e-12)
         np.testing.assert_array_equal(res.spikes["pair"].indices, [0, 1])
     assert_same(results["float32"], results["float64"], traces=False)
+
+
+def test_poisson_spikes_do_not_depend_on_unrelated_parts_of_the_network():
+    """A Poisson source's spikes depend on the seed and its own name only."""
+    def build(extra: bool):
+        net = Network(dt=1e-4, seed=11)
+        if extra:
+            net.add_population("unrelated", 5, snnsim.LIF())
+            net.add_poisson("other", 7, rate=30.0)
+        src = net.add_poisson("drive", 50, rate=80.0)
+        net.add_population("p", 3, snnsim.LIF())
+        net.probe_spikes(src)
+        return net
+
+    a = snnsim.simulate(build(False), 0.2).spikes["drive"]
+    b = snnsim.simulate(build(True), 0.2).spikes["drive"]
+    assert len(a) > 100
+    np.testing.assert_array_equal(a.times, b.times)
+    np.testing.assert_array_equal(a.indices, b.indices)

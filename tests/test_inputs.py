@@ -258,7 +258,7 @@ def test_poisson_time_varying_rate():
 
 
 def test_poisson_per_neuron_time_series():
-    rates = np.array([[0.0, 200.0], [200.0, 0.0]])  # (n_samples, size)
+    rates = np.array([[0.0, 2000.0], [2000.0, 0.0]])  # (n_samples, size): ~20 spikes per sample
     res = _poisson_run(2, rates, 20e-3, rate_dt=10e-3)
     sp = res.spikes["q"]
     step = np.rint(sp.times / DT).astype(np.int64) - 1

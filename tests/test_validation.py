@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pytest
 
+import snnsim
+
 from snnsim import (IF, LI, LIF, AllToAll, CobaLIF, CubaLIF, Dense, FixedInDegree, FixedProbability, Network,
                     NetworkError, Normal, OneToOne, Sparse, simulate)
 from snnsim.backends.cpu import Simulator
@@ -554,3 +556,12 @@ def test_validate_catches_corrupted_parts(corrupt, field, text):
     net = _valid_net()
     corrupt(net)
     expect(net.validate, field, text)
+
+
+@pytest.mark.parametrize("dtype", [None, object(), "float16", "int32"])
+def test_unknown_dtype_is_rejected(dtype):
+    net = Network()
+    net.add_population("p", 2, LIF())
+    with pytest.raises(NetworkError) as err:
+        snnsim.simulate(net, 1e-3, dtype=dtype)
+    assert err.value.field == "dtype"
