@@ -67,6 +67,19 @@ def run_child(cmd: list[str], env: dict | None = None) -> tuple[dict, float, flo
     return json.loads(text.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024.0
 
 
+def machine() -> str:
+    """CPU model and core count, from /proc/cpuinfo where there is one."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
 def ensure_brian2() -> Path:
     python = BRIAN2_ENV / "bin" / "python"
     if not python.exists():
@@ -125,7 +138,7 @@ def main(argv=None) -> dict:
         "versions": {"snnsim": warm["snnsim_version"], "numba": warm["numba_version"],
                      "numpy": warm["numpy_version"], "brian2": b["brian2_version"],
                      "python": platform.python_version()},
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.platform()}",
+        "machine": machine(),
         "date": date.today().isoformat(),
     }
     rows = [("loop (s)", warm["loop_s"], b_loop, result["speedup_loop"]),

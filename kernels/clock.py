@@ -52,7 +52,7 @@ Recorder = namedtuple("Recorder", "mask ks nodes count max_per_step tr_var tr_id
 Counters = namedtuple("Counters", "totals group_lo per_group bounds")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _emit_sources(n, k, include_poisson, src, spikes, ns):
     for g in range(src.lo.shape[0]):
         lo = src.lo[g]
@@ -80,7 +80,7 @@ def _emit_sources(n, k, include_poisson, src, spikes, ns):
     return ns
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deliver(n, k, spikes, ns, syn, rec, cnt):
     """Record, count and propagate the spikes of time index ``k``."""
     c = rec.count[0]
@@ -113,31 +113,33 @@ def _deliver(n, k, spikes, ns, syn, rec, cnt):
 
 
 @njit(cache=True)
-def update_neurons(neu, inbox, inbox2):
+def update_neurons(v, syn, syn2, ref, flags, coef, pop_lo, pop_hi, pop_family, pop_route, pop_uniform, pop_coef,
+                   iext, inbox, inbox2):
     """Advance every population one step (its family's kernel); flags threshold crossings.
 
-    Kept out of ``run_steps``: inlined into that big loop, LLVM stopped vectorising it.
+    Takes plain arrays, not the ``Neurons`` tuple: reading a tuple's fields in a
+    called function costs reference-count updates per field and call. Kept out of
+    ``run_steps``: inlined into that big loop, LLVM stopped vectorising the loops.
     """
-    for p in range(neu.pop_lo.shape[0]):
-        if neu.pop_uniform[p]:
-            _update_population(p, neu, neu.pop_coef[p], inbox, inbox2)
+    for p in range(pop_lo.shape[0]):
+        lo = pop_lo[p]
+        hi = pop_hi[p]
+        fam = pop_family[p]
+        if pop_uniform[p]:
+            pc = pop_coef[p]
+            if fam == FAMILY_LINEAR:
+                linear_update(lo, hi, v, syn, ref, inbox, pc, iext, pop_route[p, 0], pop_route[p, 1], flags)
+            elif fam == FAMILY_COBA_EULER:
+                coba_euler_update(lo, hi, v, syn, syn2, ref, inbox, inbox2, pc, iext, flags)
+            else:
+                coba_exp_euler_update(lo, hi, v, syn, syn2, ref, inbox, inbox2, pc, iext, flags)
         else:
-            _update_population(p, neu, neu.coef, inbox, inbox2)
-
-
-@njit(cache=True)
-def _update_population(p, neu, coef, inbox, inbox2):
-    lo = neu.pop_lo[p]
-    hi = neu.pop_hi[p]
-    fam = neu.pop_family[p]
-    if fam == FAMILY_LINEAR:
-        linear_update(lo, hi, neu.v, neu.syn, neu.ref, inbox, coef, neu.iext,
-                      neu.pop_route[p, 0], neu.pop_route[p, 1], neu.flags)
-    elif fam == FAMILY_COBA_EULER:
-        coba_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, coef, neu.iext, neu.flags)
-    else:
-        coba_exp_euler_update(lo, hi, neu.v, neu.syn, neu.syn2, neu.ref, inbox, inbox2, coef, neu.iext,
-                              neu.flags)
+            if fam == FAMILY_LINEAR:
+                linear_update(lo, hi, v, syn, ref, inbox, coef, iext, pop_route[p, 0], pop_route[p, 1], flags)
+            elif fam == FAMILY_COBA_EULER:
+                coba_euler_update(lo, hi, v, syn, syn2, ref, inbox, inbox2, coef, iext, flags)
+            else:
+                coba_exp_euler_update(lo, hi, v, syn, syn2, ref, inbox, inbox2, coef, iext, flags)
 
 
 @njit(cache=True)
@@ -147,7 +149,9 @@ def run_steps(n0, n1, k0, neu, syn, src, cur, rec, cnt, spikes):
     Returns the step reached: ``n1``, or earlier when the spike recorder might
     overflow during the next step (the caller grows it and calls again).
     """
-    n_neurons = neu.v.shape[0]
+    v, syn1, syn2, ref, flags, coef, ref_steps, pop_lo, pop_hi, pop_family, pop_route, pop_uniform, pop_coef, \
+        iext = neu
+    n_neurons = v.shape[0]
     capacity = rec.ks.shape[0]
     if n0 == 0:  # sources firing at t = 0 (timed only); tptr makes this idempotent
         ns = _emit_sources(-1, 0, False, src, spikes, 0)
@@ -164,19 +168,20 @@ def run_steps(n0, n1, k0, neu, syn, src, cur, rec, cnt, spikes):
         if cur.use[0]:
             for c in range(cur.lo.shape[0]):
                 for j in range(cur.lo[c], cur.hi[c]):
-                    neu.iext[j] = 0
+                    iext[j] = 0
             for c in range(cur.lo.shape[0]):
                 row = min(n // cur.sps[c], cur.n_rows[c] - 1)
                 base = cur.off[c] + row * cur.n_cols[c]
                 per_neuron = cur.n_cols[c] > 1
                 lo = cur.lo[c]
                 for j in range(lo, cur.hi[c]):
-                    neu.iext[j] += cur.table[base + j - lo] if per_neuron else cur.table[base]
+                    iext[j] += cur.table[base + j - lo] if per_neuron else cur.table[base]
         slot = n & syn.mask
         inbox = syn.ring[slot]
         inbox2 = syn.ring2[slot & (syn.ring2.shape[0] - 1)]  # (1, 1) when no conductance synapses
-        update_neurons(neu, inbox, inbox2)
-        ns = fire_and_reset(n_neurons, neu.flags, neu.v, neu.ref, neu.coef, neu.ref_steps, spikes, 0)
+        update_neurons(v, syn1, syn2, ref, flags, coef, pop_lo, pop_hi, pop_family, pop_route, pop_uniform, pop_coef,
+                       iext, inbox, inbox2)
+        ns = fire_and_reset(n_neurons, flags, v, ref, coef, ref_steps, spikes, 0)
         cnt.totals[0] += ns
         ns_all = _emit_sources(n, k, True, src, spikes, ns)
         cnt.totals[2] += ns_all - ns
@@ -186,7 +191,7 @@ def run_steps(n0, n1, k0, neu, syn, src, cur, rec, cnt, spikes):
             if since % rec.tr_every[c] == 0:
                 j = rec.tr_idx[c]
                 var = rec.tr_var[c]
-                value = neu.v[j] if var == 0 else (neu.syn[j] if var == 1 else neu.syn2[j])
+                value = v[j] if var == 0 else (syn1[j] if var == 1 else syn2[j])
                 rec.tr_out[rec.tr_off[c] + since // rec.tr_every[c]] = value
         n += 1
     return n
