@@ -17,7 +17,7 @@ from snnsim.errors import NetworkError
 from snnsim.network import Network, PoissonSource, SpikeSource, StateProbe
 from snnsim.kernels import neurons as kn
 from snnsim.kernels.clock import (FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER, FAMILY_LINEAR, SOURCE_POISSON,
-                                  SOURCE_TIMED, Counters, Currents, Neurons, Recorder, Sources, Synapses)
+                                  SOURCE_TIMED, Currents, Neurons, Sources, Synapses)
 from snnsim.kernels.rng import stream_key
 
 FAMILY_CODES = {LINEAR: FAMILY_LINEAR, COBA_EULER: FAMILY_COBA_EULER, COBA_EXP_EULER: FAMILY_COBA_EXP_EULER}

@@ -20,9 +20,10 @@ def main(duration_s: float, n: int, seed: int) -> dict:
     b2.prefs.devices.cpp_standalone.openmp_threads = 0
     b2.defaultclock.dt = 0.1 * ms
     b2.seed(seed)
-    taum, taue, taui = 20 * ms, 5 * ms, 10 * ms
-    Vt, Vr, El = -50 * mV, -60 * mV, -60 * mV
-    Erev_exc, Erev_inh, I = 0 * mV, -80 * mV, 20 * mV
+    # Brian2 reads these names from this frame when it parses the equations below
+    taum, taue, taui = 20 * ms, 5 * ms, 10 * ms  # noqa: F841
+    Vt, Vr, El = -50 * mV, -60 * mV, -60 * mV  # noqa: F841
+    Erev_exc, Erev_inh, I = 0 * mV, -80 * mV, 20 * mV  # noqa: F841, E741
     eqs = """
     dv/dt  = (ge*(Erev_exc-v)+gi*(Erev_inh-v)-(v-El) + I)*(1./taum) : volt (unless refractory)
     dge/dt = -ge/taue : 1

@@ -4,10 +4,11 @@ Coefficients come as ``coef``: either a matrix of shape ``(N_ROWS, n_neurons)``
 (one column per neuron) or, for a population whose neurons all share them, a
 vector of shape ``(N_ROWS,)``; the row constants below name them (the backend
 fills them from ``snnsim.discretize``). Numba compiles each kernel for both, so
-homogeneous populations read scalars instead of streaming per-neuron arrays. ``v``, ``syn``, ``syn2`` are the state (volts, synaptic
-current or conductances), ``ref`` the remaining refractory steps, ``inbox`` and
-``inbox2`` this step's arriving synaptic input (zeroed as read), ``flags``
-receives 1 where a neuron crossed threshold this step.
+homogeneous populations read scalars instead of streaming per-neuron arrays.
+``v``, ``syn``, ``syn2`` are the state (volts, synaptic current or conductances),
+``ref`` the remaining refractory steps, ``inbox`` and ``inbox2`` this step's
+arriving synaptic input (zeroed as read), ``flags`` receives 1 where a neuron
+crossed threshold this step.
 
 Order inside one step (``docs/models.md``): integrate over ``dt`` from the old
 state (refractory neurons hold ``v``), decay the synaptic state, add arriving
@@ -57,8 +58,8 @@ def linear_update(lo, hi, v, syn, ref, inbox, coef, iext, to_v, to_syn, flags):
     """
     # work on views from 0 so indices are provably >= 0 (no negative-index fix-ups: SIMD)
     v, syn, ref, inbox, iext, flags = v[lo:hi], syn[lo:hi], ref[lo:hi], inbox[lo:hi], iext[lo:hi], flags[lo:hi]
-    a, drive, c, ds, gext, vth = (row(coef, A, lo, hi), row(coef, DRIVE, lo, hi), row(coef, C, lo, hi), row(coef, DS, lo, hi),
-                                  row(coef, GEXT, lo, hi), row(coef, VTH, lo, hi))
+    a, drive, c = row(coef, A, lo, hi), row(coef, DRIVE, lo, hi), row(coef, C, lo, hi)
+    ds, gext, vth = row(coef, DS, lo, hi), row(coef, GEXT, lo, hi), row(coef, VTH, lo, hi)
     for j in range(hi - lo):
         vo = v[j]
         so = syn[j]
@@ -94,7 +95,8 @@ def coba_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, flags):
         vo = v[j]
         geo = ge[j]
         gio = gi[j]
-        vn = at(a, j) * vo + at(drive, j) + at(c, j) * (geo * (at(e1, j) - vo) + gio * (at(e2, j) - vo)) + at(gext, j) * iext[j]
+        vn = (at(a, j) * vo + at(drive, j) + at(c, j) * (geo * (at(e1, j) - vo) + gio * (at(e2, j) - vo))
+              + at(gext, j) * iext[j])
         ge[j] = at(de, j) * geo + inbox[j]
         gi[j] = at(di, j) * gio + inbox2[j]
         inbox[j] = 0

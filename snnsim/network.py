@@ -182,7 +182,8 @@ class StateProbe:
         return f"state probe {self.name!r}"
 
 
-def _series(where: str, field_name: str, value, size: int, sample_dt, *, nonnegative: bool) -> tuple[np.ndarray, float | None]:
+def _series(where: str, field_name: str, value, size: int, sample_dt, *,
+            nonnegative: bool) -> tuple[np.ndarray, float | None]:
     """Validate a constant-or-time-series input; returns (array, sample_dt)."""
     try:
         arr = np.array(value, dtype=np.float64)
@@ -206,6 +207,16 @@ def _series(where: str, field_name: str, value, size: int, sample_dt, *, nonnega
     if nonnegative and (arr < 0).any():
         raise NetworkError(where, field_name, f"must be >= 0, got {arr[arr < 0][0]!r}")
     return arr, sample_dt
+
+
+def _is_matrix(value) -> bool:
+    """True for a 2-D array or a list of equal-length lists."""
+    if not isinstance(value, (np.ndarray, list, tuple)):
+        return False
+    try:
+        return np.ndim(value) == 2
+    except ValueError:  # ragged
+        return False
 
 
 def _check_spike_times(where: str, size: int, times: np.ndarray, indices: np.ndarray) -> None:
@@ -339,10 +350,11 @@ class Network:
             raise NetworkError(where, "name", "is already used by another projection")
         if not isinstance(post_node, Population):
             raise NetworkError(where, "post", f"must be a population of neurons, got source {post_node.name!r}")
-        if isinstance(rule, np.ndarray) or (isinstance(rule, (list, tuple)) and rule and isinstance(rule[0], (list, tuple, np.ndarray))):
+        if _is_matrix(rule):
             rule = conn.Dense(np.asarray(rule, dtype=np.float64))
         if rule is None or not hasattr(rule, "build"):
-            raise NetworkError(where, "rule", f"must be a connectivity rule or a dense (n_post, n_pre) matrix, got {rule!r}")
+            raise NetworkError(where, "rule", f"must be a connectivity rule or a dense (n_post, n_pre) matrix, "
+                               f"got {rule!r}")
         if isinstance(rule, conn.Dense) and weight is not None:
             raise NetworkError(where, "weight", "is given by the dense matrix; do not pass weight too")
         rng = child_rng(self.seed, "projection", name)

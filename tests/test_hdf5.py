@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import snnsim
-from snnsim import (IF, LI, LIF, AllToAll, CobaLIF, CubaLIF, Dense, FileFormatError, FixedProbability, Network,
+from snnsim import (IF, LI, LIF, AllToAll, CobaLIF, CubaLIF, FileFormatError, FixedProbability, Network,
                     NetworkError, Normal, Sparse, Uniform)
 from snnsim.io import load_network, load_results, save_network, save_results
 from snnsim.io import hdf5
