@@ -192,6 +192,12 @@ class Sparse:
     pre: np.ndarray
     post: np.ndarray
 
+    @classmethod
+    def from_csr(cls, indptr, indices) -> "Sparse":
+        """Synapses given as compressed rows keyed by the presynaptic neuron (``len(indptr) = n_pre + 1``)."""
+        indptr = np.asarray(indptr, dtype=np.int64)
+        return cls(np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), np.asarray(indices))
+
     def build(self, n_pre, n_post, rng, same, where):
         pre = np.asarray(self.pre)
         post = np.asarray(self.post)
@@ -212,4 +218,25 @@ class Sparse:
         return Built(indptr, indices, None, order)
 
 
-RULES = {c.__name__: c for c in (FixedProbability, FixedInDegree, OneToOne, AllToAll, Dense, Sparse)}
+@dataclass(frozen=True, eq=False)
+class SparseMatrix:
+    """A ``scipy.sparse`` matrix of shape ``(n_post, n_pre)``: its stored entries are the
+    synapses and their weights (entry ``[i, j]`` connects pre ``j`` to post ``i``;
+    duplicate entries are summed, explicit zeros are kept)."""
+
+    matrix: object
+
+    def build(self, n_pre, n_post, rng, same, where):
+        m = self.matrix
+        if tuple(m.shape) != (n_post, n_pre):
+            raise NetworkError(where, "weight", f"sparse matrix must have shape (n_post, n_pre) = "
+                               f"({n_post}, {n_pre}), got {tuple(m.shape)}")
+        coo = m.tocsr().tocoo()  # sums duplicates
+        weights = np.asarray(coo.data, dtype=np.float64)
+        if not np.isfinite(weights).all():
+            raise NetworkError(where, "weight", f"must be finite, got {weights[~np.isfinite(weights)][0]!r}")
+        indptr, indices, order = _csr_from_pairs(np.asarray(coo.col, np.int64), np.asarray(coo.row, np.int64), n_pre)
+        return Built(indptr, indices, weights[order], None)
+
+
+RULES = {c.__name__: c for c in (FixedProbability, FixedInDegree, OneToOne, AllToAll, Dense, Sparse, SparseMatrix)}

@@ -333,8 +333,8 @@ class Network:
                 name: str | None = None) -> Projection:
         """Connect ``pre`` to ``post`` with a connectivity rule.
 
-        ``rule`` is a rule from :mod:`snnsim.connectivity` or a dense weight matrix of
-        shape ``(n_post, n_pre)``. ``weight`` and ``delay`` (s, default one step of
+        ``rule`` is a rule from :mod:`snnsim.connectivity`, or a weight matrix of shape
+        ``(n_post, n_pre)``: dense (2-D array) or ``scipy.sparse`` (stored entries only). ``weight`` and ``delay`` (s, default one step of
         the network's ``dt``) are scalars, distributions, or per-synapse arrays: in the
         order of the pairs for :class:`~snnsim.connectivity.Sparse`, otherwise in storage
         order (presynaptic neuron major, as ``Projection.indices``). With a dense matrix
@@ -352,11 +352,13 @@ class Network:
             raise NetworkError(where, "post", f"must be a population of neurons, got source {post_node.name!r}")
         if _is_matrix(rule):
             rule = conn.Dense(np.asarray(rule, dtype=np.float64))
+        elif hasattr(rule, "tocoo") and hasattr(rule, "shape"):  # a scipy.sparse matrix
+            rule = conn.SparseMatrix(rule)
         if rule is None or not hasattr(rule, "build"):
             raise NetworkError(where, "rule", f"must be a connectivity rule or a dense (n_post, n_pre) matrix, "
                                f"got {rule!r}")
-        if isinstance(rule, conn.Dense) and weight is not None:
-            raise NetworkError(where, "weight", "is given by the dense matrix; do not pass weight too")
+        if isinstance(rule, (conn.Dense, conn.SparseMatrix)) and weight is not None:
+            raise NetworkError(where, "weight", "is given by the matrix; do not pass weight too")
         rng = child_rng(self.seed, "projection", name)
         built = rule.build(pre_node.size, post_node.size, rng, pre_node is post_node, where)
         n_syn = len(built.indices)

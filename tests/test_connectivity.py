@@ -340,3 +340,28 @@ def test_dense_delay_matrix_has_the_weights_shape():
             assert proj.weights[k] == w[i, j] and proj.delays[k] == d[i, j]
     with pytest.raises(NetworkError, match="delay"):
         net.connect(src, "p", w, delay=d.T, name="transposed")
+
+
+def test_scipy_sparse_matrix_and_csr_arrays():
+    """A scipy.sparse (n_post, n_pre) matrix: entry [i, j] is a synapse pre j -> post i with that weight."""
+    import scipy.sparse as sp
+
+    w = sp.random(7, 5, density=0.4, random_state=3, format="csc") + 0.5 * sp.eye(7, 5)
+    net = Network(dt=1e-4)
+    net.add_population("a", 5, LIF())
+    net.add_population("b", 7, LIF())
+    proj = net.connect("a", "b", w)
+    dense = w.toarray()
+    rebuilt = np.zeros((7, 5))
+    for j in range(5):
+        for k in range(proj.indptr[j], proj.indptr[j + 1]):
+            rebuilt[proj.indices[k], j] = proj.weights[k]
+    np.testing.assert_array_equal(rebuilt, dense)
+    assert proj.n_synapses == w.tocsr().nnz
+    with pytest.raises(NetworkError, match="shape"):
+        net.connect("b", "a", w, name="wrong")
+    # the same structure from compressed rows keyed by the presynaptic neuron
+    same = net.connect("a", "b", Sparse.from_csr(proj.indptr, proj.indices), weight=proj.weights, name="csr")
+    np.testing.assert_array_equal(same.indptr, proj.indptr)
+    np.testing.assert_array_equal(same.indices, proj.indices)
+    np.testing.assert_array_equal(same.weights, proj.weights)
