@@ -48,6 +48,27 @@ def _at(x, j):
     return lambda x, j: x
 
 
+@njit(inline="always")
+def _hold_or_commit(j, vo, vn, v, ref, flags, vth):
+    """Refractory neurons keep ``vo`` (one refractory step used up); the others take
+    ``vn`` and are flagged if ``vn > v_th``."""
+    r = ref[j]
+    refractory = r > 0
+    vn = vo if refractory else vn
+    ref[j] = r - 1 if refractory else r
+    v[j] = vn
+    flags[j] = (vn > at(vth, j)) & (not refractory)
+
+
+@njit(inline="always")
+def _conductances(j, geo, gio, ge, gi, de, di, inbox, inbox2):
+    """Decay both conductances over the step and add the input arriving at its end."""
+    ge[j] = at(de, j) * geo + inbox[j]
+    gi[j] = at(di, j) * gio + inbox2[j]
+    inbox[j] = 0
+    inbox2[j] = 0
+
+
 @njit(cache=True)
 def linear_update(lo, hi, v, syn, ref, inbox, coef, iext, to_v, to_syn, flags):
     """LIF / CubaLIF / LI / IF: ``v' = a v + drive + c syn + gext iext + to_v x``, ``syn' = ds syn + to_syn x``.
@@ -67,13 +88,8 @@ def linear_update(lo, hi, v, syn, ref, inbox, coef, iext, to_v, to_syn, flags):
         inbox[j] = 0
         vn = at(a, j) * vo + at(drive, j) + at(c, j) * so + at(gext, j) * iext[j] + to_v * x
         sn = at(ds, j) * so + to_syn * x
-        r = ref[j]
-        refractory = r > 0
-        vn = vo if refractory else vn
-        ref[j] = r - 1 if refractory else r
-        v[j] = vn
         syn[j] = sn
-        flags[j] = (vn > at(vth, j)) & (not refractory)
+        _hold_or_commit(j, vo, vn, v, ref, flags, vth)
 
 
 @njit(cache=True)
@@ -97,16 +113,8 @@ def coba_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, flags):
         gio = gi[j]
         vn = (at(a, j) * vo + at(drive, j) + at(c, j) * (geo * (at(e1, j) - vo) + gio * (at(e2, j) - vo))
               + at(gext, j) * iext[j])
-        ge[j] = at(de, j) * geo + inbox[j]
-        gi[j] = at(di, j) * gio + inbox2[j]
-        inbox[j] = 0
-        inbox2[j] = 0
-        r = ref[j]
-        refractory = r > 0
-        vn = vo if refractory else vn
-        ref[j] = r - 1 if refractory else r
-        v[j] = vn
-        flags[j] = (vn > at(vth, j)) & (not refractory)
+        _conductances(j, geo, gio, ge, gi, de, di, inbox, inbox2)
+        _hold_or_commit(j, vo, vn, v, ref, flags, vth)
 
 
 @njit(cache=True)
@@ -136,16 +144,8 @@ def coba_exp_euler_update(lo, hi, v, ge, gi, ref, inbox, inbox2, coef, iext, fla
         num = at(drive, j) + geo * at(e1, j) + gio * at(e2, j) + at(gext, j) * iext[j]
         vinf = num / g
         vn = vinf + (vo - vinf) * np.exp(-(at(c, j) * g))
-        ge[j] = at(de, j) * geo + inbox[j]
-        gi[j] = at(di, j) * gio + inbox2[j]
-        inbox[j] = 0
-        inbox2[j] = 0
-        r = ref[j]
-        refractory = r > 0
-        vn = vo if refractory else vn
-        ref[j] = r - 1 if refractory else r
-        v[j] = vn
-        flags[j] = (vn > at(vth, j)) & (not refractory)
+        _conductances(j, geo, gio, ge, gi, de, di, inbox, inbox2)
+        _hold_or_commit(j, vo, vn, v, ref, flags, vth)
 
 
 @njit(cache=True)
