@@ -7,7 +7,9 @@ continue from where the last one stopped. Single-threaded.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
 
 import numpy as np
@@ -100,7 +102,8 @@ class Simulator:
         args = (self.neurons, self.synapses, self.sources, self.currents)
 
         t_jit = time.perf_counter()
-        run_steps(n0 + 1, n0 + 1, k0, *args, rec, cnt, self.spike_scratch)  # compile or load: no step taken
+        with _compile_notice(progress):
+            run_steps(n0 + 1, n0 + 1, k0, *args, rec, cnt, self.spike_scratch)  # compile or load: no step taken
         jit_s = time.perf_counter() - t_jit
 
         t_loop = time.perf_counter()
@@ -161,6 +164,23 @@ def _grow(arr: np.ndarray, used: int) -> np.ndarray:
     out = np.zeros(2 * len(arr), arr.dtype)
     out[:used] = arr[:used]
     return out
+
+
+@contextlib.contextmanager
+def _compile_notice(progress: bool | None, after_s: float = 1.0):
+    """Tell an interactive user why the first run waits: Numba compiles the kernels once."""
+    show = progress if progress is not None else sys.stderr.isatty()
+    timer = threading.Timer(after_s, lambda: print(
+        "snnsim: compiling the simulation kernels (first run only; later runs load them from the cache) ...",
+        file=sys.stderr, flush=True)) if show else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def _progress(n_steps: int, progress: bool | None, n_neurons: int):
