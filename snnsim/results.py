@@ -18,6 +18,9 @@ class SpikeTrains:
     def __len__(self) -> int:
         return len(self.times)
 
+    def __repr__(self) -> str:
+        return f"SpikeTrains({len(self)} spikes of {self.size} neurons)"
+
     def counts(self) -> np.ndarray:
         """Spikes per neuron, shape ``(size,)``."""
         return np.bincount(self.indices, minlength=self.size)
@@ -38,6 +41,10 @@ class Trace:
     neurons: np.ndarray
     times: np.ndarray
     values: np.ndarray
+
+    def __repr__(self) -> str:
+        return (f"Trace({self.population}.{self.variable}: {len(self.times)} samples x "
+                f"{len(self.neurons)} neurons)")
 
 
 @dataclass
@@ -63,6 +70,12 @@ class Results:
     counters: dict[str, float] = field(default_factory=dict)
 
     neuron_populations: tuple = ()
+
+    def __repr__(self) -> str:
+        c = self.counters
+        return (f"Results({self.backend}, {self.duration:g} s from t={self.t_start:g} s, dt={self.dt:g} s, "
+                f"{int(c.get('neuron_spikes', 0))} spikes, recorded: {sorted(self.spikes)}, "
+                f"traces: {sorted(self.traces)})")
 
     @property
     def n_neurons(self) -> int:
