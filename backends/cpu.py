@@ -122,11 +122,10 @@ class Simulator:
             elapsed = time.perf_counter() - t_chunk
             if reached > n and elapsed < 0.05:
                 chunk = min(chunk * 2, 1 << 20)
-            n = reached
+            n = self.step = reached  # state and step count stay consistent if interrupted
         loop_s = time.perf_counter() - t_loop
         if bar is not None:
             bar.close()
-        self.step = end
         return self._results(n_steps, k0, rec, cnt, probe_cols, jit_s, loop_s, time.perf_counter() - t_wall)
 
     def _sample_initial(self, tr_var, tr_idx, tr_off, tr_out):
