@@ -62,6 +62,7 @@ class Simulator:
         group_lo = np.array([self.layout.offsets[n] for n in (*self.layout.populations, *self.layout.sources)]
                             + [self.layout.n_nodes], np.int64)
         self._group_lo = group_lo
+        self._structure = _structure(network)
         self.step = 0  # steps done so far
         self.build_s = time.perf_counter() - t0
 
@@ -90,6 +91,9 @@ class Simulator:
         if not np.isfinite(duration) or duration < 0:
             raise NetworkError("run", "duration", f"must be finite and >= 0 s, got {duration!r}")
         n_steps = steps_of(duration, self.dt, "run", "duration")
+        if _structure(self.network) != self._structure:
+            raise NetworkError("run", "network", "was changed (populations, sources, projections, currents or "
+                               "probes) after this Simulator was built; build a new Simulator")
         n0, k0 = self.step, self.step
         tr_var, tr_idx, tr_every, tr_off, tr_out, probe_cols = lowering.trace_columns(
             self.network, self.layout, n_steps)
@@ -157,6 +161,11 @@ class Simulator:
                         "source_spikes": int(cnt.totals[2]), "wall_s": wall_s, "loop_s": loop_s, "jit_s": jit_s,
                         "build_s": self.build_s if k0 == 0 else 0.0}
         return res
+
+
+def _structure(net: Network) -> tuple:
+    """What a Simulator freezes when it lowers a network: the names of all its parts."""
+    return tuple(tuple(part) for part in (net.populations, net.sources, net.projections, net.currents, net.probes))
 
 
 def _grow(arr: np.ndarray, used: int) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 
 from snnsim.discretize import COBA_EULER, COBA_EXP_EULER, LINEAR, step_coefficients, steps_of
 from snnsim.errors import NetworkError
+from snnsim.models import CobaLIF
 from snnsim.network import Network, PoissonSource, SpikeSource, StateProbe
 from snnsim.kernels import neurons as kn
 from snnsim.kernels.clock import (FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER, FAMILY_LINEAR, SOURCE_POISSON,
@@ -61,7 +62,12 @@ def layout_of(net: Network) -> Layout:
 
 
 def delay_steps(proj, dt: float) -> np.ndarray:
-    """Delays in whole steps (rounded to nearest); raises if any is below one step."""
+    """Delays in whole steps (rounded to nearest); raises if any is below one step.
+
+    ``proj.delays is None`` (no delay given) means one step of this run's ``dt``.
+    """
+    if proj.delays is None:
+        return np.ones(proj.n_synapses, np.int64)
     steps = np.rint(np.asarray(proj.delays, dtype=np.float64) / dt).astype(np.int64)
     steps = np.broadcast_to(steps, (proj.n_synapses,)) if steps.ndim == 0 else steps
     if len(steps) and steps.min() < 1:
@@ -139,7 +145,9 @@ def lower_synapses(net: Network, layout: Layout, dt: float, dtype) -> Synapses:
         length *= 2
     n = layout.n_neurons
     ring = np.zeros((length, n), dtype=dtype)
-    ring2 = np.zeros((length, n) if 1 in channel else (1, 1), dtype=dtype)
+    # the CobaLIF kernels read and zero the inhibitory inbox of all their neurons, connected or not
+    has_coba = any(isinstance(pop.model, CobaLIF) for pop in net.populations.values())
+    ring2 = np.zeros((length, n) if (1 in channel or has_coba) else (1, 1), dtype=dtype)
 
     def cat(parts, dt_):
         return np.concatenate(parts).astype(dt_, copy=False) if parts else np.zeros(0, dt_)
@@ -196,7 +204,7 @@ def lower_sources(net: Network, layout: Layout, dt: float) -> tuple[Sources, int
             tptr.append(at_timed)
             at_timed += len(k)
             tend.append(at_timed)
-            max_per_step += int(np.bincount(k).max()) if len(k) else 0
+            max_per_step += int(np.unique(k, return_counts=True)[1].max()) if len(k) else 0
     ints = lambda xs: np.array(xs, np.int64)  # noqa: E731
     keys = np.array([stream_key(np.uint64(net.seed), np.uint64(zlib.crc32(name.encode()))) for name in net.sources],
                     np.uint64)

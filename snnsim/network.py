@@ -118,7 +118,8 @@ class Projection:
 
     CSR keyed by presynaptic neuron: ``indptr`` (n_pre + 1), ``indices`` (post neuron
     per synapse), ``weights`` (per synapse; V, A or relative conductance, see
-    :mod:`snnsim.models`), ``delays`` (s, per synapse, or one scalar for all).
+    :mod:`snnsim.models`), ``delays`` (s, per synapse, or one scalar for all, or ``None``:
+    one step of the run's ``dt``, the shortest delay there is).
     """
 
     name: str
@@ -128,7 +129,7 @@ class Projection:
     indptr: np.ndarray
     indices: np.ndarray
     weights: np.ndarray
-    delays: Union[float, np.ndarray]
+    delays: Union[None, float, np.ndarray]
     rule: str = ""
 
     @property
@@ -376,9 +377,9 @@ class Network:
                                    f"= ({post_node.size}, {pre_node.size}), got {delay.shape}")
             delay = delay.T.reshape(-1)  # storage order: presynaptic neuron major
         if delay is None:
-            delays: Union[float, np.ndarray] = self.dt
+            delays: Union[None, float, np.ndarray] = None  # one step, whatever the run's dt
         elif np.ndim(delay) == 0 and not isinstance(delay, Distribution):
-            delays = float(delay)
+            delays = float(resolve(delay, 1, rng, where, "delay")[0])
         else:
             delays = self._per_synapse(delay, n_syn, rng, built.order, where, "delay")
         proj = Projection(name, pre_node.name, post_node.name, target, built.indptr, built.indices,
@@ -424,6 +425,8 @@ class Network:
         if p.target in ("exc", "inh") and (p.weights < 0).any():
             i = int(np.flatnonzero(p.weights < 0)[0])
             raise NetworkError(where, "weight", f"conductance weights must be >= 0, got {p.weights[i]!r} at synapse {i}")
+        if p.delays is None:  # one step of the run's dt
+            return
         delays = np.atleast_1d(np.asarray(p.delays, dtype=np.float64))
         if delays.ndim != 1 or (delays.shape[0] != 1 and delays.shape != p.indices.shape):
             raise NetworkError(where, "delay", f"must be a scalar or one value per synapse, got shape {delays.shape}")

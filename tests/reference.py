@@ -54,7 +54,8 @@ def simulate(net: Network, duration: float, dtype=np.float64):
     inbox = {(p["name"], ch): {} for p in pops for ch in (0, 1)}
     projections = []
     for proj in net.projections.values():
-        delays = np.broadcast_to(np.rint(np.asarray(proj.delays) / dt).astype(np.int64), (proj.n_synapses,))
+        steps = 1 if proj.delays is None else np.rint(np.asarray(proj.delays) / dt).astype(np.int64)
+        delays = np.broadcast_to(steps, (proj.n_synapses,))
         projections.append((proj, delays, 1 if proj.target == "inh" else 0))
     spikes = {name: ([], []) for name in [*net.populations, *net.sources]}
     traces = {}

@@ -178,3 +178,13 @@ def test_poisson_spikes_do_not_depend_on_unrelated_parts_of_the_network():
     assert len(a) > 100
     np.testing.assert_array_equal(a.times, b.times)
     np.testing.assert_array_equal(a.indices, b.indices)
+
+
+def test_simulator_refuses_a_network_changed_after_it_was_built():
+    net = Network(dt=1e-4)
+    a = net.add_population("a", 3, snnsim.LIF(i_bias=2.0))
+    sim = Simulator(net)
+    sim.run(0.01)
+    net.probe_spikes(a)
+    with pytest.raises(snnsim.NetworkError, match="new Simulator"):
+        sim.run(0.01)

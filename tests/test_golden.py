@@ -283,3 +283,17 @@ def test_exact_scheme_is_exact_for_linear_models_at_any_dt():
     for dt in (1e-3, 2.5e-4, 1e-5):
         _, tr = run(model, t_end, initial={"i_syn": 0.5, "v": 0.1}, dt=dt, variables=["v"])
         assert tr["v"].values[-1, 0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_coba_without_inhibitory_input_keeps_g_inh_zero():
+    """A CobaLIF population with no "inh" projection (declared after another population) has g_inh = 0."""
+    net = Network(dt=DT)
+    net.add_population("first", 64, LIF())
+    pop = net.add_population("coba", 200, CobaLIF(i_bias=0.02, v_th=10.0))
+    src = net.add_poisson("drive", 20, rate=500.0)
+    net.connect(src, pop, snnsim.FixedProbability(0.5), weight=0.1, target="exc")
+    net.probe_state(pop, "g_inh")
+    net.probe_state(pop, "g_exc")
+    res = snnsim.simulate(net, 0.02, dtype="float64")
+    assert np.all(res.traces["coba.g_inh"].values == 0.0)
+    assert res.traces["coba.g_exc"].values.max() > 0.1

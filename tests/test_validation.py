@@ -331,11 +331,24 @@ def test_delay_below_half_a_step_at_run_time():
     expect(lambda: simulate(net2, 1e-3), "delay", "projection 'y'", "3e-05")
 
 
-def test_default_delay_of_network_dt_too_short_for_run_dt():
+def test_explicit_delay_too_short_for_run_dt():
     net = base_net()
     net.add_spike_source("s", 3, [1e-3], [0])
-    net.connect("s", "p", OneToOne(), name="x")  # default: one step of the network dt
-    expect(lambda: simulate(net, 1e-3, dt=4 * DT), "delay", "projection 'x'")
+    net.connect("s", "p", OneToOne(), delay=DT, name="x")  # one step of the network's dt, fixed in seconds
+    expect(lambda: simulate(net, 2e-3, dt=4 * DT), "delay", "projection 'x'")
+
+
+def test_default_delay_is_one_step_of_the_run_dt():
+    """No delay given: the input arrives one step of the run's dt after the spike, whatever that dt is."""
+    for run_dt in (DT, 4 * DT):
+        net = Network(dt=DT)
+        net.add_population("p", 1, LIF(tau_mem=1e9, v_th=10.0))
+        net.add_spike_source("s", 1, [1.2e-3])
+        net.connect("s", "p", OneToOne(), weight=0.5)
+        net.probe_state("p", "v")
+        tr = simulate(net, 4e-3, dt=run_dt, dtype="float64").traces["p.v"]
+        arrived = tr.times[tr.values[:, 0] > 0.25]
+        assert arrived[0] == pytest.approx(1.2e-3 + run_dt)
 
 
 # ----------------------------------------------------------------------------- run options

@@ -184,7 +184,10 @@ def _write_projection(g: h5py.Group, proj: Projection, weight_unit: str) -> None
     _data(g, "indptr", proj.indptr)
     _data(g, "indices", proj.indices)
     _data(g, "weights", proj.weights, weight_unit)
-    _data(g, "delays", np.asarray(proj.delays, dtype=np.float64), "s")
+    if proj.delays is None:  # one step of the run's dt
+        g.attrs["delay"] = "one step"
+    else:
+        _data(g, "delays", np.asarray(proj.delays, dtype=np.float64), "s")
 
 
 def _write_network(f: h5py.File, net: Network) -> None:
@@ -406,7 +409,8 @@ def _read_source(r: _Reader, net: Network, name: str, g: h5py.Group) -> None:
 
 
 def _read_projection(r: _Reader, name: str, g: h5py.Group) -> Projection:
-    delays = _scalar_or_array(r.data(g, "delays", ndim=(0, 1)))
+    one_step = g.attrs.get("delay") == "one step" and "delays" not in g
+    delays = None if one_step else _scalar_or_array(r.data(g, "delays", ndim=(0, 1)))
     return Projection(name, r.attr(g, "pre", str), r.attr(g, "post", str), r.attr(g, "target", str),
                       r.data(g, "indptr", "i", ndim=(1,)), r.data(g, "indices", "i", ndim=(1,)),
                       r.data(g, "weights", ndim=(1,)), delays, rule=r.attr(g, "rule", str))
