@@ -195,7 +195,11 @@ class Sparse:
     @classmethod
     def from_csr(cls, indptr, indices) -> "Sparse":
         """Synapses given as compressed rows keyed by the presynaptic neuron (``len(indptr) = n_pre + 1``)."""
-        indptr = np.asarray(indptr, dtype=np.int64)
+        indptr = np.asarray(indptr)
+        if indptr.ndim != 1 or len(indptr) < 1 or not np.issubdtype(indptr.dtype, np.integer) or indptr[0] != 0 \
+                or (np.diff(indptr) < 0).any() or indptr[-1] != len(indices):
+            raise NetworkError("Sparse.from_csr", "indptr", f"must be non-decreasing integers from 0 to "
+                               f"len(indices) = {len(indices)}, got {indptr!r}")
         return cls(np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), np.asarray(indices))
 
     def build(self, n_pre, n_post, rng, same, where):

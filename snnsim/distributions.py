@@ -10,6 +10,12 @@ import numpy as np
 from snnsim.errors import NetworkError
 
 
+def _finite_numbers(*values) -> bool:
+    """True if every value is a finite real number (not a bool, string or None)."""
+    return all(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+               and np.isfinite(x) for x in values)
+
+
 @dataclass(frozen=True)
 class Uniform:
     """Uniform on ``[low, high)``."""
@@ -21,7 +27,7 @@ class Uniform:
         return rng.uniform(self.low, self.high, n)
 
     def check(self, where: str, field: str) -> None:
-        if not (np.isfinite(self.low) and np.isfinite(self.high)) or self.high < self.low:
+        if not _finite_numbers(self.low, self.high) or self.high < self.low:
             raise NetworkError(where, field, f"Uniform needs finite low <= high, got ({self.low!r}, {self.high!r})")
 
 
@@ -36,7 +42,7 @@ class Normal:
         return rng.normal(self.mean, self.std, n)
 
     def check(self, where: str, field: str) -> None:
-        if not (np.isfinite(self.mean) and np.isfinite(self.std)) or self.std < 0:
+        if not _finite_numbers(self.mean, self.std) or self.std < 0:
             raise NetworkError(where, field, f"Normal needs finite mean and std >= 0, got ({self.mean!r}, {self.std!r})")
 
 

@@ -249,8 +249,8 @@ class Network:
     def __init__(self, dt: float = 1e-4, integration: str = "exact", seed: int = 0, name: str = "network"):
         self.dt = check_dt(dt)
         self.integration = check_integration(integration)
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-            raise NetworkError("network", "seed", f"must be a non-negative integer, got {seed!r}")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise NetworkError("network", "seed", f"must be an integer in [0, 2**63), got {seed!r}")
         self.seed = int(seed)
         self.name = name
         self.populations: dict[str, Population] = {}
@@ -352,12 +352,15 @@ class Network:
         if not isinstance(post_node, Population):
             raise NetworkError(where, "post", f"must be a population of neurons, got source {post_node.name!r}")
         if _is_matrix(rule):
-            rule = conn.Dense(np.asarray(rule, dtype=np.float64))
+            try:
+                rule = conn.Dense(np.asarray(rule, dtype=np.float64))
+            except (TypeError, ValueError):
+                raise NetworkError(where, "weight", f"a weight matrix must hold numbers, got {rule!r}") from None
         elif hasattr(rule, "tocoo") and hasattr(rule, "shape"):  # a scipy.sparse matrix
             rule = conn.SparseMatrix(rule)
-        if rule is None or not hasattr(rule, "build"):
-            raise NetworkError(where, "rule", f"must be a connectivity rule or a dense (n_post, n_pre) matrix, "
-                               f"got {rule!r}")
+        if rule is None or isinstance(rule, type) or not hasattr(rule, "build"):
+            raise NetworkError(where, "rule", f"must be a connectivity rule (an instance, e.g. OneToOne()) or a "
+                               f"(n_post, n_pre) weight matrix, got {rule!r}")
         if isinstance(rule, (conn.Dense, conn.SparseMatrix)) and weight is not None:
             raise NetworkError(where, "weight", "is given by the matrix; do not pass weight too")
         rng = child_rng(self.seed, "projection", name)

@@ -578,3 +578,20 @@ def test_unknown_dtype_is_rejected(dtype):
     with pytest.raises(NetworkError) as err:
         snnsim.simulate(net, 1e-3, dtype=dtype)
     assert err.value.field == "dtype"
+
+
+@pytest.mark.parametrize("call,field,text", [
+    (lambda n, a: n.connect(a, a, OneToOne(), delay="1ms"), "delay", "'1ms'"),
+    (lambda n, a: n.add_population("b", 2, LIF(), initial={"v": Uniform("a", 1)}), "initial['v']", "'a'"),
+    (lambda n, a: n.add_population("c", 2, LIF(), initial={"v": Normal(None, 1.0)}), "initial['v']", "None"),
+    (lambda n, a: n.connect(a, a, OneToOne), "rule", "OneToOne"),
+    (lambda n, a: n.connect(a, a, [["x", "y"], ["z", "w"]]), "weight", "'x'"),
+    (lambda n, a: Sparse.from_csr([0, 2, 1], [0, 1]), "indptr", "[0, 2, 1]"),
+    (lambda n, a: Network(seed=2**64), "seed", str(2**64)),
+])
+def test_odd_values_give_field_errors_not_raw_exceptions(call, field, text):
+    net = Network()
+    a = net.add_population("a", 2, LIF())
+    with pytest.raises(NetworkError) as err:
+        call(net, a)
+    assert err.value.field == field and text in str(err.value)
