@@ -14,6 +14,7 @@ import snnsim
 from snnsim import (IF, LI, LIF, AllToAll, CobaLIF, CubaLIF, Dense, FixedInDegree, FixedProbability, Network,
                     NetworkError, Normal, OneToOne, Sparse, simulate)
 from snnsim.backends.cpu import Simulator
+from snnsim.distributions import Uniform
 
 DT = 1e-4
 
