@@ -14,7 +14,7 @@ import os
 import runpy
 import sys
 
-from snnsim.errors import FileFormatError, NetworkError, SnnsimError
+from snnsim.errors import FileFormatError, NetworkError, ScriptError, SnnsimError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 HDF5_SUFFIXES = (".h5", ".hdf5")
@@ -51,19 +51,32 @@ def network_from_script(path: str):
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, folder)  # as `python script.py` does, so the script can import its neighbours
     try:
-        scope = runpy.run_path(path, run_name="__snnsim__")
+        scope = _run_user_code(path, lambda: runpy.run_path(path, run_name="__snnsim__"))
     finally:
         sys.path.remove(folder)
     if "network" in scope:
         net, what = scope["network"], "variable `network`"
     elif callable(scope.get("build_network")):
-        net, what = scope["build_network"](), "`build_network()`"
+        net, what = _run_user_code(path, scope["build_network"]), "`build_network()`"
     else:
         raise FileFormatError(f"{path}: defines neither a variable `network` (an snnsim.Network) "
                               f"nor a function `build_network()` returning one")
     if not isinstance(net, Network):
         raise FileFormatError(f"{path}: {what} must be an snnsim.Network, got {type(net).__name__}")
     return net
+
+
+def _run_user_code(path: str, call):
+    """Run a user's script code; its failures become a ScriptError naming the script."""
+    try:
+        return call()
+    except SnnsimError:
+        raise
+    except SystemExit as exit_:
+        raise ScriptError(f"{path}: the script called sys.exit({exit_.code!r}) instead of defining a network") \
+            from None
+    except Exception as err:  # noqa: BLE001 - any failure of user code is reported, not a crash of snnsim
+        raise ScriptError(f"{path}: the script raised {type(err).__name__}: {err}") from err
 
 
 # ------------------------------------------------------------------ checks
@@ -123,6 +136,11 @@ def simulate_and_report(net, args, title: str, dt=None, integration=None, backen
     from snnsim.simulate import simulate
 
     check_times(args.duration, dt if dt is not None else net.dt)
+    from snnsim.io.atomic import check_writable
+
+    for target in (args.raster, getattr(args, "out", None)):  # fail before the run, not after it
+        if target:
+            check_writable(target)
     if args.raster:
         _ensure_spike_probes(net)
     results = simulate(net, args.duration, backend=backend, dt=dt, integration=integration,
@@ -159,7 +177,6 @@ def cmd_demo(args) -> int:
     """Build and run the COBA benchmark network."""
     from snnsim.examples.coba import build_coba
 
-    check_times(args.duration, args.dt)
     net = build_coba(dt=args.dt, seed=args.seed)
     simulate_and_report(net, args, f"COBA, {net.n_neurons} neurons")
     return 0
@@ -168,6 +185,8 @@ def cmd_demo(args) -> int:
 def cmd_run(args) -> int:
     """Run a network from a Python script or an HDF5 file."""
     check_times(args.duration, args.dt)
+    if args.out and os.path.exists(args.out) and os.path.exists(args.file) and os.path.samefile(args.out, args.file):
+        raise FileFormatError(f"{args.out}: --out would overwrite the network file being run")
     net = load_network(args.file)
     simulate_and_report(net, args, f"{net.name} ({args.file})", dt=args.dt,
                         integration=args.integration, backend=args.backend)

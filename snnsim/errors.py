@@ -19,3 +19,7 @@ class NetworkError(SnnsimError, ValueError):
 
 class FileFormatError(SnnsimError, OSError):
     """A file is missing, truncated, corrupt or not an snnsim file."""
+
+
+class ScriptError(SnnsimError):
+    """A user's network script failed while it was run (``snnsim run script.py``)."""

@@ -9,7 +9,6 @@ caller's pyplot backend alone. Pass ``ax`` to draw into a figure of your own.
 from __future__ import annotations
 
 import os
-import secrets
 
 import numpy as np
 
@@ -124,16 +123,8 @@ def raster_and_rate(results: Results, path, title: str | None = None):
 
 
 def _save_atomic(fig, path: str) -> None:
-    """Write ``fig`` as PNG to a temporary file in the target directory, then rename it."""
-    folder, base = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{path}: folder {folder} does not exist")
-    tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            fig.savefig(f, format="png", dpi=100)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``fig`` as PNG so that a failure never leaves a partial file at ``path``."""
+    from snnsim.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)

@@ -182,3 +182,32 @@ def test_console_script(tmp_path):
     figures = last_json(proc.stdout)
     assert figures["spikes"] > 0 and figures["wall_s"] > 0
     assert_png(tmp_path / "coba_raster.png")
+
+
+@pytest.mark.parametrize("body,text", [
+    ('raise RuntimeError("boom")\n', "RuntimeError: boom"),
+    ("import sys\nsys.exit(0)\n", "sys.exit(0)"),
+    ("def f(:\n", "SyntaxError"),
+])
+def test_failing_script_is_a_clean_error(tmp_path, capsys, body, text):
+    script = tmp_path / "bad.py"
+    script.write_text(body)
+    assert main(["run", str(script)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(script) in err and text in err
+
+
+def test_output_paths_are_checked_before_the_run(tmp_path, capsys):
+    script = tmp_path / "net.py"
+    script.write_text("import snnsim\nnetwork = snnsim.Network()\nnetwork.add_population('a', 2, snnsim.LIF())\n")
+    assert main(["run", str(script), "--duration", "0.01", "--out", str(tmp_path / "missing" / "r.h5")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["run", str(script), "--duration", "0.01", "--raster", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    net_file = tmp_path / "net.h5"
+    from snnsim.io import save_network
+    from snnsim.cli import network_from_script
+    save_network(network_from_script(str(script)), net_file)
+    before = net_file.read_bytes()
+    assert main(["run", str(net_file), "--duration", "0.01", "--out", str(net_file)]) == 2
+    assert "overwrite" in capsys.readouterr().err and net_file.read_bytes() == before

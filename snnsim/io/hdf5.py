@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
 
 import h5py
 import numpy as np
@@ -32,6 +31,7 @@ import numpy as np
 import snnsim
 from snnsim.distributions import DISTRIBUTIONS, Distribution
 from snnsim.errors import FileFormatError, NetworkError, SnnsimError
+from snnsim.io.atomic import atomic_path
 from snnsim.models import MODELS
 from snnsim.network import Network, PoissonSource, Projection, StateProbe
 from snnsim.results import Results, SpikeTrains, Trace
@@ -78,35 +78,9 @@ def _write_atomic(path, fill) -> None:
 
     On any exception the temporary file is removed and ``path`` is left as it was.
     """
-    path = os.fspath(path)
-    tmp = _create_temp(path)
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             fill(f)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _create_temp(path: str) -> str:
-    """An empty new file next to ``path`` (created with the umask's permissions)."""
-    directory, base = os.path.split(os.path.abspath(path))
-    while True:
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return tmp
-        except FileExistsError:
-            continue
 
 
 def _data(group: h5py.Group, name: str, value, unit: str | None = None) -> h5py.Dataset:
