@@ -141,8 +141,9 @@ class Simulator:
         layout, net, dt = self.layout, self.network, self.dt
         count = int(rec.count[0])
         ks, nodes = rec.ks[:count], rec.nodes[:count]
+        spiking = tuple(name for name, pop in net.populations.items() if pop.model.spiking)
         res = Results(NAME, dt, self.integration, self.dtype, k0 * dt, n_steps * dt, dict(layout.sizes),
-                      neuron_populations=layout.populations)
+                      neuron_populations=layout.populations, spiking_populations=spiking)
         recorded = {p.target for p in net.probes.values() if not isinstance(p, StateProbe)}
         for name in recorded:
             lo = layout.offsets[name]

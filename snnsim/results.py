@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from snnsim.errors import NetworkError
+
 
 @dataclass
 class SpikeTrains:
@@ -70,6 +72,7 @@ class Results:
     counters: dict[str, float] = field(default_factory=dict)
 
     neuron_populations: tuple = ()
+    spiking_populations: tuple = ()
 
     def __repr__(self) -> str:
         c = self.counters
@@ -82,8 +85,12 @@ class Results:
         return int(sum(self.sizes[name] for name in self.neuron_populations))
 
     def mean_rate(self, population: str | None = None) -> float:
-        """Mean firing rate (Hz) of one population, or of all neurons."""
-        names = [population] if population else list(self.neuron_populations)
+        """Mean firing rate (Hz) of one population or source, or of the neurons of all
+        spiking populations (leaky-integrator readouts, which never fire, are left out)."""
+        if population is not None and population not in self.spike_counts:
+            raise NetworkError("results", "population", f"no population or source named {population!r} "
+                               f"(known: {sorted(self.spike_counts)})")
+        names = [population] if population else list(self.spiking_populations or self.neuron_populations)
         n = sum(self.sizes[name] for name in names)
         spikes = sum(self.spike_counts[name] for name in names)
         return spikes / (n * self.duration) if n and self.duration > 0 else 0.0

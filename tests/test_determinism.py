@@ -188,3 +188,17 @@ def test_simulator_refuses_a_network_changed_after_it_was_built():
     net.probe_spikes(a)
     with pytest.raises(snnsim.NetworkError, match="new Simulator"):
         sim.run(0.01)
+
+
+def test_mean_rate_counts_spiking_populations_only():
+    """An LI readout never fires; it must not dilute the network's mean rate."""
+    net = Network(dt=1e-4)
+    net.add_population("lif", 4, snnsim.LIF(i_bias=2.0, tau_mem=10e-3))  # fires regularly
+    net.add_population("readout", 96, snnsim.LI())
+    res = snnsim.simulate(net, 0.1)
+    n_spikes = res.spike_counts["lif"]
+    assert n_spikes > 0
+    assert res.mean_rate() == pytest.approx(n_spikes / (4 * 0.1))
+    assert res.mean_rate("readout") == 0.0
+    with pytest.raises(snnsim.NetworkError, match="population"):
+        res.mean_rate("nope")

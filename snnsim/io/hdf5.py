@@ -205,6 +205,7 @@ def _write_results(f: h5py.File, res: Results) -> None:
     f.attrs.update(backend=res.backend, dt=float(res.dt), integration=res.integration, dtype=str(res.dtype),
                    t_start=float(res.t_start), duration=float(res.duration))
     f.attrs["neuron_populations"] = np.array(list(res.neuron_populations), dtype=h5py.string_dtype())
+    f.attrs["spiking_populations"] = np.array(list(res.spiking_populations), dtype=h5py.string_dtype())
     _scalar_map(f, "sizes", {k: int(v) for k, v in res.sizes.items()})
     _scalar_map(f, "spike_counts", {k: int(v) for k, v in res.spike_counts.items()})
     _scalar_map(f, "counters", res.counters)
@@ -434,7 +435,8 @@ def _build_results(r: _Reader) -> Results:
         raise r.error("/@neuron_populations", "missing attribute")
     res = Results(r.attr(f, "backend", str), r.attr(f, "dt", float), r.attr(f, "integration", str),
                   r.attr(f, "dtype", str), r.attr(f, "t_start", float), r.attr(f, "duration", float),
-                  r.scalar_map(f, "sizes"), neuron_populations=tuple(str(n) for n in np.atleast_1d(neuron_pops)))
+                  r.scalar_map(f, "sizes"), neuron_populations=tuple(str(n) for n in np.atleast_1d(neuron_pops)),
+                  spiking_populations=tuple(str(n) for n in np.atleast_1d(f.attrs.get("spiking_populations", []))))
     res.spike_counts = r.scalar_map(f, "spike_counts")
     res.counters = r.scalar_map(f, "counters")
     for name, g in r.members(f, "spikes"):
