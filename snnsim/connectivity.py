@@ -50,15 +50,16 @@ def _sample_rows(rng: np.random.Generator, counts: np.ndarray, n_cols: int, skip
         cols = _sample_rows_dense(rng, counts, width)
     else:
         cols = rng.integers(0, width, len(rows)) if len(rows) else np.zeros(0, np.int64)
+    # one int64 key per synapse, (row, column) in lexicographic order: sorting keys sorts both
+    keys = rows * width + cols
+    keys.sort()
     while True:  # redraw duplicates within a row until every row is distinct
-        order = np.lexsort((cols, rows))
-        rows, cols = rows[order], cols[order]
-        dup = np.zeros(len(rows), dtype=bool)
-        if len(rows) > 1:
-            dup[1:] = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
-        if not dup.any():
+        dup = np.flatnonzero(keys[1:] == keys[:-1]) + 1
+        if len(dup) == 0:
             break
-        cols[dup] = rng.integers(0, width, int(dup.sum()))
+        keys[dup] = keys[dup] - keys[dup] % width + rng.integers(0, width, len(dup))
+        keys.sort(kind="stable")  # timsort: nearly sorted, only the redrawn keys move
+    rows, cols = np.divmod(keys, width) if width else (rows, cols)
     if skip is not None:
         cols = cols + (cols >= skip[rows])  # shift past the excluded column
     return cols
@@ -103,7 +104,6 @@ class FixedProbability:
             raise NetworkError(where, "p", f"must be a probability in [0, 1], got {self.p!r}")
         skip = np.arange(n_pre) if (same and not self.allow_self) else None
         width = n_post - (1 if skip is not None else 0)
-        counts = rng.binomial(width, self.p, n_pre)
         if self.p > 0.25:  # dense: a Bernoulli mask is cheaper than redrawing duplicates
             # drawn a block of rows at a time (the same numbers as one big draw, less scratch memory)
             pres, posts = [], []
@@ -116,6 +116,7 @@ class FixedProbability:
                 posts.append(post)
             indptr, indices, _ = _csr_from_pairs(np.concatenate(pres), np.concatenate(posts), n_pre)
             return Built(indptr, indices, None, None)
+        counts = rng.binomial(width, self.p, n_pre)
         cols = _sample_rows(rng, counts, n_post, skip)
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
