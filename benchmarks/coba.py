@@ -125,12 +125,12 @@ def main(argv=None) -> dict:
         "snnsim_spikes": warm["spikes"],
         "snnsim_mean_rate_hz": warm["mean_rate_hz"],
         "snnsim_syn_events_per_s": warm["syn_events_per_s"],
-        "snnsim_peak_rss_mb": rss,
+        "snnsim_peak_rss_mib": rss,
         "brian2_loop_s": b_loop,
         "brian2_total_s": b_total,
         "brian2_spikes": b["spikes"],
         "brian2_mean_rate_hz": b["mean_rate_hz"],
-        "brian2_peak_rss_mb": max(r[2] for r in b_runs),
+        "brian2_peak_rss_mib": max(r[2] for r in b_runs),
         "speedup_loop": b_loop / warm["loop_s"],
         "speedup_first_result": b_total / warm_wall,
         "speedup_first_result_cold": b_total / cold_wall,
@@ -146,7 +146,7 @@ def main(argv=None) -> dict:
             ("first result, cold (s)", cold_wall, b_total, result["speedup_first_result_cold"]),
             ("spikes", warm["spikes"], b["spikes"], None),
             ("mean rate (Hz)", warm["mean_rate_hz"], b["mean_rate_hz"], None),
-            ("peak RSS (MiB)", rss, result["brian2_peak_rss_mb"], None)]
+            ("peak RSS (MiB)", rss, result["brian2_peak_rss_mib"], None)]
     print(f"{'COBA-' + str(args.neurons):<26}{'snnsim':>12}{'Brian2 C++':>14}{'Brian2/snnsim':>15}")
     for name, ours, theirs, ratio in rows:
         fmt = (lambda x: f"{x:.4g}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up snnsim on a fresh machine: a virtual environment in .venv with snnsim
-# (editable) and what its tests need. Safe to run again; it only installs what is missing.
+# (editable) and what its tests need. Safe to run again (it reinstalls snnsim itself;
+# pip skips dependencies that are already satisfied).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

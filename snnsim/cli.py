@@ -201,6 +201,12 @@ def cmd_info(args) -> int:
             ("setting", "seed", net.seed),
             ("total", "neurons", f"{net.n_neurons:,}"), ("total", "synapses", f"{net.n_synapses:,}")]
     _table(f"{net.name} ({args.file})", ("kind", "name", "description"), rows)
+    if args.json:
+        print_json({"network": net.name, "dt_s": net.dt, "integration": net.integration, "seed": net.seed,
+                    "neurons": net.n_neurons, "synapses": int(net.n_synapses),
+                    "populations": {n: p.size for n, p in net.populations.items()},
+                    "sources": {n: s.size for n, s in net.sources.items()},
+                    "projections": {n: p.n_synapses for n, p in net.projections.items()}})
     return 0
 
 
@@ -242,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="describe a network file")
     info.add_argument("file", metavar="FILE", help="Python script or .h5 network")
+    info.add_argument("--json", action="store_true", help="also print the figures as one JSON object (last line)")
     info.set_defaults(func=cmd_info)
     return parser
 
