@@ -50,17 +50,21 @@ def network_from_script(path: str):
 
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, folder)  # as `python script.py` does, so the script can import its neighbours
+    modules = set(sys.modules)
     try:
         scope = _run_user_code(path, lambda: runpy.run_path(path, run_name="__snnsim__"))
+        if "network" in scope:
+            net, what = scope["network"], "variable `network`"
+        elif callable(scope.get("build_network")):
+            net, what = _run_user_code(path, scope["build_network"]), "`build_network()`"
+        else:
+            raise FileFormatError(f"{path}: defines neither a variable `network` (an snnsim.Network) "
+                                  f"nor a function `build_network()` returning one")
     finally:
         sys.path.remove(folder)
-    if "network" in scope:
-        net, what = scope["network"], "variable `network`"
-    elif callable(scope.get("build_network")):
-        net, what = _run_user_code(path, scope["build_network"]), "`build_network()`"
-    else:
-        raise FileFormatError(f"{path}: defines neither a variable `network` (an snnsim.Network) "
-                              f"nor a function `build_network()` returning one")
+        for name in set(sys.modules) - modules:  # forget the script's own neighbour modules
+            if os.path.dirname(os.path.abspath(getattr(sys.modules[name], "__file__", None) or "")) == folder:
+                del sys.modules[name]
     if not isinstance(net, Network):
         raise FileFormatError(f"{path}: {what} must be an snnsim.Network, got {type(net).__name__}")
     return net

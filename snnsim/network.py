@@ -275,10 +275,11 @@ class Network:
         raise NetworkError(where, field_name, f"no population or source named {shown!r} "
                            f"(known: {sorted([*self.populations, *self.sources])})")
 
-    def _new_node_name(self, name) -> str:
-        _check_name("node", name)
+    def _new_node_name(self, name, kind: str) -> str:
+        """``name`` if it is valid and free; ``kind`` ("population", ...) names the object in errors."""
+        _check_name(kind, name)
         if name in self.populations or name in self.sources:
-            raise NetworkError(f"node {name!r}", "name", "is already used by another population or source")
+            raise NetworkError(f"{kind} {name!r}", "name", "is already used by another population or source")
         return name
 
     @staticmethod
@@ -289,7 +290,7 @@ class Network:
 
     def add_population(self, name: str, size: int, model: NeuronModel, initial: dict | None = None) -> Population:
         """Add ``size`` neurons of ``model``; ``initial`` maps state variables to initial values."""
-        self._new_node_name(name)
+        self._new_node_name(name, "population")
         where = f"population {name!r}"
         size = self._check_size(where, size)
         if not isinstance(model, NeuronModel):
@@ -305,7 +306,7 @@ class Network:
 
     def add_poisson(self, name: str, size: int, rate, rate_dt: float | None = None) -> PoissonSource:
         """Add ``size`` Poisson spike trains with ``rate`` (Hz), constant or a time series."""
-        self._new_node_name(name)
+        self._new_node_name(name, "poisson source")
         where = f"poisson source {name!r}"
         size = self._check_size(where, size)
         arr, rate_dt = _series(where, "rate", rate, size, rate_dt, nonnegative=True)
@@ -315,7 +316,7 @@ class Network:
 
     def add_spike_source(self, name: str, size: int, times, indices=None) -> SpikeSource:
         """Add ``size`` neurons firing at given ``times`` (s); ``indices[k]`` fires at ``times[k]``."""
-        self._new_node_name(name)
+        self._new_node_name(name, "spike source")
         where = f"spike source {name!r}"
         size = self._check_size(where, size)
         try:
