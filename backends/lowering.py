@@ -118,8 +118,8 @@ def lower_synapses(net: Network, layout: Layout, dt: float, dtype) -> Synapses:
         channel.append(1 if proj.target == "inh" else 0)
         indptrs.append(proj.indptr + n_syn)
         posts.append((proj.indices.astype(np.int64) + layout.offsets[proj.post]).astype(np.uint32))
-        w = proj.weights.astype(dtype)
-        if len(w) == 0 or (w == w[0]).all():
+        w = np.atleast_1d(np.asarray(proj.weights).astype(dtype))  # a shared weight is stored once
+        if len(w) <= 1 or (w == w[0]).all():
             w0.append(w[0] if len(w) else 0.0)
             w_off.append(-1)
         else:

@@ -26,10 +26,12 @@ class Built:
 
 
 def _csr_from_pairs(pre: np.ndarray, post: np.ndarray, n_pre: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    order = np.lexsort((post, pre))
-    pre_sorted = pre[order]
+    """CSR (rows = pre, each row sorted by post) of the pairs, and the permutation that sorts them."""
+    width = int(post.max()) + 1 if len(post) else 1
+    keys = pre.astype(np.int64) * width + post  # (pre, post) in lexicographic order as one integer
+    order = np.argsort(keys, kind="stable")
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
-    np.cumsum(np.bincount(pre_sorted, minlength=n_pre), out=indptr[1:])
+    np.cumsum(np.bincount(pre, minlength=n_pre), out=indptr[1:])
     return indptr, post[order].astype(np.int32), order
 
 

@@ -117,7 +117,7 @@ class Projection:
     """Synapses from ``pre`` (a population or source) to ``post`` (a population).
 
     CSR keyed by presynaptic neuron: ``indptr`` (n_pre + 1), ``indices`` (post neuron
-    per synapse), ``weights`` (per synapse; V, A or relative conductance, see
+    per synapse), ``weights`` (per synapse, or one scalar shared by all; V, A or relative conductance, see
     :mod:`snnsim.models`), ``delays`` (s, per synapse, or one scalar for all, or ``None``:
     one step of the run's ``dt``, the shortest delay there is).
     """
@@ -128,7 +128,7 @@ class Projection:
     target: str
     indptr: np.ndarray
     indices: np.ndarray
-    weights: np.ndarray
+    weights: Union[float, np.ndarray]
     delays: Union[None, float, np.ndarray]
     rule: str = ""
 
@@ -373,7 +373,11 @@ class Network:
                 i = int(np.flatnonzero(~np.isfinite(weights))[0])
                 raise NetworkError(where, "weight", f"must be finite, got {weights[i]!r} at synapse {i}")
         else:
-            weights = self._per_synapse(weight if weight is not None else 1.0, n_syn, rng, built.order, where, "weight")
+            weight = 1.0 if weight is None else weight
+            if np.ndim(weight) == 0 and not isinstance(weight, Distribution):
+                weights = float(resolve(weight, 1, rng, where, "weight")[0])  # shared: stored once
+            else:
+                weights = self._per_synapse(weight, n_syn, rng, built.order, where, "weight")
         if isinstance(rule, conn.Dense) and np.ndim(delay) == 2:  # a delay matrix shaped like the weights
             delay = np.asarray(delay, dtype=np.float64)
             if delay.shape != (post_node.size, pre_node.size):
@@ -420,15 +424,17 @@ class Network:
             i = int(np.flatnonzero((p.indices < 0) | (p.indices >= post.size))[0])
             raise NetworkError(where, "indices", f"postsynaptic indices must lie in [0, {post.size}), got "
                                f"{int(p.indices[i])} at synapse {i}")
-        if p.weights.shape != p.indices.shape:
-            raise NetworkError(where, "weight", f"must have one value per synapse ({len(p.indices)}), "
-                               f"got shape {p.weights.shape}")
-        if not np.isfinite(p.weights).all():
-            i = int(np.flatnonzero(~np.isfinite(p.weights))[0])
-            raise NetworkError(where, "weight", f"must be finite, got {p.weights[i]!r} at synapse {i}")
-        if p.target in ("exc", "inh") and (p.weights < 0).any():
-            i = int(np.flatnonzero(p.weights < 0)[0])
-            raise NetworkError(where, "weight", f"conductance weights must be >= 0, got {p.weights[i]!r} at synapse {i}")
+        weights = np.asarray(p.weights, dtype=np.float64)
+        if weights.ndim != 0 and weights.shape != p.indices.shape:
+            raise NetworkError(where, "weight", f"must be one value shared by all synapses or one per synapse "
+                               f"({len(p.indices)}), got shape {weights.shape}")
+        weights = np.atleast_1d(weights)
+        if not np.isfinite(weights).all():
+            i = int(np.flatnonzero(~np.isfinite(weights))[0])
+            raise NetworkError(where, "weight", f"must be finite, got {weights[i]!r} at synapse {i}")
+        if p.target in ("exc", "inh") and (weights < 0).any():
+            i = int(np.flatnonzero(weights < 0)[0])
+            raise NetworkError(where, "weight", f"conductance weights must be >= 0, got {weights[i]!r} at synapse {i}")
         if p.delays is None:  # one step of the run's dt
             return
         delays = np.atleast_1d(np.asarray(p.delays, dtype=np.float64))

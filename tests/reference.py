@@ -102,7 +102,8 @@ def simulate(net: Network, duration: float, dtype=np.float64):
                     sel = np.arange(lo, hi)[delays[lo:hi] == d]
                     buf = inbox[(proj.post, ch)].setdefault(n + int(d), np.zeros(post["pop"].size, dtype))
                     # accumulate in row order; np.add.at is unbuffered and sequential
-                    np.add.at(buf, proj.indices[sel], proj.weights[sel].astype(dtype))
+                    weights = np.broadcast_to(np.asarray(proj.weights, dtype=np.float64), (proj.n_synapses,))
+                    np.add.at(buf, proj.indices[sel], weights[sel].astype(dtype))
 
     sample(0)
     deliver(-1, 0, emit_sources(-1, 0, False))

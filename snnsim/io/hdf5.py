@@ -388,7 +388,7 @@ def _read_projection(r: _Reader, name: str, g: h5py.Group) -> Projection:
     delays = None if one_step else _scalar_or_array(r.data(g, "delays", ndim=(0, 1)))
     return Projection(name, r.attr(g, "pre", str), r.attr(g, "post", str), r.attr(g, "target", str),
                       r.data(g, "indptr", "i", ndim=(1,)), r.data(g, "indices", "i", ndim=(1,)),
-                      r.data(g, "weights", ndim=(1,)), delays, rule=r.attr(g, "rule", str))
+                      _scalar_or_array(r.data(g, "weights", ndim=(0, 1))), delays, rule=r.attr(g, "rule", str))
 
 
 def _read_probe(r: _Reader, net: Network, name: str, g: h5py.Group) -> None:
