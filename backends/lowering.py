@@ -103,6 +103,16 @@ def lower_neurons(net: Network, layout: Layout, dt: float, integration: str, dty
                    np.array(uniform, np.int64), pop_coef, np.zeros(n, dtype=dtype))
 
 
+def _store_once(values: np.ndarray, packed: list, n_packed: int, default):
+    """A projection's weights or delays: ``(shared value, -1, n_packed)`` when one value
+    serves every synapse, else ``(0, offset, n_packed + n)`` with ``values`` appended to ``packed``."""
+    values = np.atleast_1d(values)
+    if len(values) <= 1 or (values == values[0]).all():
+        return (values[0] if len(values) else default), -1, n_packed
+    packed.append(values)
+    return 0, n_packed, n_packed + len(values)
+
+
 def lower_synapses(net: Network, layout: Layout, dt: float, dtype) -> Synapses:
     """Concatenate projections; weights/delays shared by a whole projection are stored once."""
     pre_group, pre_lo, row_off, channel, w0, w_off, d0, d_off = ([] for _ in range(8))
@@ -118,25 +128,14 @@ def lower_synapses(net: Network, layout: Layout, dt: float, dtype) -> Synapses:
         channel.append(1 if proj.target == "inh" else 0)
         indptrs.append(proj.indptr + n_syn)
         posts.append((proj.indices.astype(np.int64) + layout.offsets[proj.post]).astype(np.uint32))
-        w = np.atleast_1d(np.asarray(proj.weights).astype(dtype))  # a shared weight is stored once
-        if len(w) <= 1 or (w == w[0]).all():
-            w0.append(w[0] if len(w) else 0.0)
-            w_off.append(-1)
-        else:
-            w0.append(0.0)
-            w_off.append(n_w)
-            weights.append(w)
-            n_w += len(w)
-        d = delay_steps(proj, dt)
-        max_delay = max(max_delay, int(d.max()) if len(d) else 1)
-        if len(d) == 0 or (d == d[0]).all():
-            d0.append(int(d[0]) if len(d) else 1)
-            d_off.append(-1)
-        else:
-            d0.append(0)
-            d_off.append(n_d)
-            delays.append(d)
-            n_d += len(d)
+        w, off, n_w = _store_once(np.asarray(proj.weights).astype(dtype), weights, n_w, default=0.0)
+        w0.append(w)
+        w_off.append(off)
+        steps = delay_steps(proj, dt)
+        max_delay = max(max_delay, int(steps.max()) if len(steps) else 1)
+        d, off, n_d = _store_once(steps, delays, n_d, default=1)
+        d0.append(int(d))
+        d_off.append(off)
         n_rows += len(proj.indptr)
         n_syn += proj.n_synapses
     delay_dtype = np.uint8 if max_delay <= 255 else (np.uint16 if max_delay <= 65535 else np.int32)
