@@ -35,50 +35,74 @@ def _euler_ratio(where, field, dt, tau):
     return h
 
 
-def synaptic_factor(dt: float, tau_mem: np.ndarray, tau_syn: np.ndarray, r: np.ndarray) -> np.ndarray:
+def synaptic_factor(dt: float, tau_mem, tau_syn, r, xp=np):
     """Exact weight of ``i_syn`` in ``v`` after one step (CubaLIF).
 
     ``r * tau_syn / (tau_syn - tau_mem) * (exp(-dt/tau_syn) - exp(-dt/tau_mem))``, written with
     ``expm1`` so it stays accurate when the two time constants are close, and its limit
-    ``r * dt / tau_mem * exp(-dt/tau_mem)`` when they are equal.
+    ``r * dt / tau_mem * exp(-dt/tau_mem)`` when they are equal. ``xp`` is ``numpy`` or ``torch``.
     """
     diff = tau_syn - tau_mem
     same = diff == 0
-    safe = np.where(same, 1.0, diff)
-    general = r * tau_syn * np.exp(-dt / tau_mem) * np.expm1(dt * diff / (tau_mem * tau_syn)) / safe
-    limit = r * (dt / tau_mem) * np.exp(-dt / tau_mem)
-    return np.where(same, limit, general)
+    safe = xp.where(same, xp.ones_like(diff), diff)
+    general = r * tau_syn * xp.exp(-dt / tau_mem) * xp.expm1(dt * diff / (tau_mem * tau_syn)) / safe
+    limit = r * (dt / tau_mem) * xp.exp(-dt / tau_mem)
+    return xp.where(same, limit, general)
+
+
+def linear_coefficients(dt: float, scheme: str, tau_mem, r, v_leak, i_bias, tau_syn=None, *,
+                        leaky: bool = True, xp=np) -> dict:
+    """The formulas of ``docs/models.md`` for one step of a linear model, on numpy or torch arrays.
+
+    Returns ``a, drive, c, ds, gext`` shaped like ``tau_mem``; ``tau_syn=None`` means no synaptic
+    current (``c = ds = 0``). Written once for every backend: the torch backend calls it with
+    ``xp=torch`` so that time constants can be learned. Does not validate (see
+    :func:`linear_step_coefficients`).
+    """
+    zero = xp.zeros_like(tau_mem)
+    has_syn = tau_syn is not None
+    if scheme == "exact":
+        if leaky:
+            a = xp.exp(-dt / tau_mem)
+            gain = -xp.expm1(-dt / tau_mem)   # 1 - a, accurately
+        else:
+            a = xp.ones_like(tau_mem)
+            gain = dt / tau_mem
+        ds = xp.exp(-dt / tau_syn) if has_syn else zero
+        c = synaptic_factor(dt, tau_mem, tau_syn, r, xp) if has_syn else zero
+    elif scheme == "euler":
+        h = dt / tau_mem
+        a = 1.0 - h if leaky else xp.ones_like(tau_mem)
+        gain = h
+        ds = 1.0 - dt / tau_syn if has_syn else zero
+        c = r * h if has_syn else zero
+    else:
+        raise ValueError(f"scheme must be 'exact' or 'euler', got {scheme!r}")
+    drive = gain * (v_leak + r * i_bias) if leaky else gain * (r * i_bias)
+    return {"a": a, "drive": drive, "c": c, "ds": ds, "gext": gain * r}
+
+
+def has_synaptic_current(model: NeuronModel, params: dict[str, np.ndarray]) -> bool:
+    """True if the model keeps an ``i_syn`` state (CubaLIF, LI with ``tau_syn > 0``)."""
+    return isinstance(model, CubaLIF) or (isinstance(model, LI) and bool((params["tau_syn"] > 0).any()))
 
 
 def linear_step_coefficients(model: NeuronModel, params: dict[str, np.ndarray], dt: float, scheme: str,
                              where: str) -> dict[str, np.ndarray]:
     """Coefficients ``a, drive, c, ds, gext`` (float64, shape (n,)) of one step of a linear model."""
-    r = params["r"]
     tau_mem = params["tau_mem"]
     zero = np.zeros_like(tau_mem)
     leaky = not isinstance(model, IF)
-    v_leak = params.get("v_leak", zero)
-    has_syn = isinstance(model, CubaLIF) or (isinstance(model, LI) and (params["tau_syn"] > 0).any())
-    tau_syn = params["tau_syn"] if has_syn else None
-    if scheme == "exact":
-        if leaky:
-            a = np.exp(-dt / tau_mem)
-            gain = -np.expm1(-dt / tau_mem)   # 1 - a, accurately
-        else:
-            a = np.ones_like(tau_mem)
-            gain = dt / tau_mem
-        ds = np.exp(-dt / tau_syn) if has_syn else zero
-        c = synaptic_factor(dt, tau_mem, tau_syn, r) if has_syn else zero
-    elif scheme == "euler":
-        h = _euler_ratio(where, "tau_mem", dt, tau_mem)
-        a = 1.0 - h if leaky else np.ones_like(tau_mem)
-        gain = h
-        ds = 1.0 - _euler_ratio(where, "tau_syn", dt, tau_syn) if has_syn else zero
-        c = r * h if has_syn else zero
-    else:
+    has_syn = has_synaptic_current(model, params)
+    if scheme == "euler":
+        _euler_ratio(where, "tau_mem", dt, tau_mem)
+        if has_syn:
+            _euler_ratio(where, "tau_syn", dt, params["tau_syn"])
+    elif scheme != "exact":
         raise NetworkError(where, "integration", f"must be 'exact' or 'euler', got {scheme!r}")
-    drive = gain * (v_leak + r * params["i_bias"]) if leaky else gain * (r * params["i_bias"])
-    return {"a": a, "drive": drive, "c": c, "ds": ds, "ds2": zero, "e1": zero, "e2": zero, "gext": gain * r}
+    coef = linear_coefficients(dt, scheme, tau_mem, params["r"], params.get("v_leak", zero), params["i_bias"],
+                               params["tau_syn"] if has_syn else None, leaky=leaky)
+    return {**coef, "ds2": zero, "e1": zero, "e2": zero}
 
 
 def coba_step_coefficients(params: dict[str, np.ndarray], dt: float, scheme: str, where: str) -> dict[str, np.ndarray]:

@@ -1,0 +1,111 @@
+"""Train a network on a classification task and check it on the CPU engine.
+
+Glue between the encoders, the torch backend, the decoders and the trainer, used by
+``snnsim train`` and the examples. The network's input node is ``input`` (a spike source,
+or an LIF population for direct current coding) and its readout is ``output``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from snnsim.errors import NetworkError
+from snnsim.network import Network
+from snnsim.training.decoders import DECODERS
+from snnsim.training.encoders import direct_current, latency, poisson_rate
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How features in ``[0, 1]`` become input: ``poisson`` (``max_rate`` Hz), ``latency`` or
+    ``current`` (``gain`` A per unit feature), over ``steps`` steps."""
+
+    kind: str = "poisson"
+    steps: int = 30
+    max_rate: float = 200.0
+    gain: float = 2.0
+
+    def check(self) -> "Encoding":
+        if self.kind not in ("poisson", "latency", "current"):
+            raise NetworkError("encoding", "kind", f"must be 'poisson', 'latency' or 'current', got {self.kind!r}")
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise NetworkError("encoding", "steps", f"must be a positive integer, got {self.steps!r}")
+        return self
+
+
+def encode(enc: Encoding, x, dt: float, generator: torch.Generator | None, dtype=torch.float32) -> dict:
+    """Keyword arguments of ``TorchNetwork.forward`` for features ``x (B, n)``."""
+    x = torch.as_tensor(np.asarray(x), dtype=dtype)
+    if enc.kind == "poisson":
+        return {"inputs": {"input": poisson_rate(x, enc.steps, dt, enc.max_rate, generator)}}
+    if enc.kind == "latency":
+        return {"inputs": {"input": latency(x, enc.steps)}}
+    return {"inputs": {}, "currents": {"input": direct_current(x, enc.steps, enc.gain)}}
+
+
+def make_step(enc: Encoding, decoder: str = "max", readout: str = "output"):
+    """The trainer's ``step``: encode, run, decode, cross-entropy."""
+    if decoder not in DECODERS:
+        raise NetworkError("classifier", "decoder", f"must be one of {sorted(DECODERS)}, got {decoder!r}")
+    fn, which = DECODERS[decoder]
+
+    def step(model, x, y, generator):
+        dtype = next(model.parameters()).dtype
+        out = model(**encode(enc, x, model.dt, generator, dtype))
+        scores = fn(getattr(out, which)[readout])
+        return torch.nn.functional.cross_entropy(scores, y), scores
+    return step
+
+
+def torch_scores(model, enc: Encoding, x, decoder: str, generator, readout: str = "output",
+                 batch_size: int = 256) -> np.ndarray:
+    """Class scores ``(n, classes)`` of the torch forward pass; the inputs come from ``generator``."""
+    fn, which = DECODERS[decoder]
+    dtype = next(model.parameters()).dtype
+    out = []
+    with torch.no_grad():
+        for lo in range(0, len(x), batch_size):
+            o = model(**encode(enc, x[lo:lo + batch_size], model.dt, generator, dtype))
+            out.append(fn(getattr(o, which)[readout]).double().numpy())
+    return np.concatenate(out)
+
+
+def engine_scores(network: Network, enc: Encoding, x, decoder: str, generator, *, readout: str = "output",
+                  backend: str = "cpu", dtype: str = "float32", batch_size: int = 256) -> np.ndarray:
+    """Class scores from running each sample on a simulation engine (the same inputs as
+    :func:`torch_scores` with an identically seeded ``generator``)."""
+    import copy
+
+    from snnsim.simulate import simulate
+    fn, which = DECODERS[decoder]
+    dt = network.dt
+    scores = []
+    for lo in range(0, len(x), batch_size):
+        kwargs = encode(enc, x[lo:lo + batch_size], dt, generator, torch.float64)
+        for b in range(len(x[lo:lo + batch_size])):
+            net = copy.copy(network)
+            net.sources = dict(network.sources)
+            net.currents = dict(network.currents)
+            net.probes = {}
+            if "input" in kwargs["inputs"]:
+                s = kwargs["inputs"]["input"][:, b].numpy()
+                k, i = np.nonzero(s)
+                del net.sources["input"]
+                net.add_spike_source("input", s.shape[1], k * dt, i)
+            else:
+                amp = kwargs["currents"]["input"][0, b].numpy()
+                net.add_current("encoded", "input", amp)
+            if which == "v":
+                net.probe_state(readout, "v")
+            else:
+                net.probe_spikes(readout)
+            res = simulate(net, enc.steps * dt, backend=backend, dtype=dtype, progress=False)
+            if which == "v":
+                v = res.traces[f"{readout}.v"].values[1:]   # drop t = 0: one sample per step end
+                scores.append(fn(v))
+            else:
+                scores.append(res.spikes[readout].counts().astype(np.float64))
+    return np.stack(scores)
