@@ -10,3 +10,6 @@ if [ ! -x .venv/bin/python ]; then
     .venv/bin/python -m pip install -q --upgrade pip
 fi
 .venv/bin/python -m pip install -q -e ".[test]"
+# Norse (an oracle in the tests) declares torchvision, which would pull a 5 GB CUDA torch:
+# install it without dependencies (its real ones, nir and nirtorch, come with the test extra).
+.venv/bin/python -m pip install -q --no-deps "norse==1.1.0"

@@ -1,4 +1,4 @@
-"""The ``snnsim`` command: ``demo``, ``run`` and ``info``.
+"""The ``snnsim`` command: ``demo``, ``run``, ``info``, ``train`` and ``export``.
 
 Figures go to stdout as a table; with ``--json`` the last line of stdout is one
 JSON object (``Results.summary()`` plus a few fields). User mistakes (bad
@@ -214,6 +214,63 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    """Train a built-in task with surrogate gradients and report the figures."""
+    from snnsim.training.run import TaskSpec, train_task
+
+    for name in ("checkpoint", "out", "plot"):
+        path = getattr(args, name)
+        if path:
+            from snnsim.io.atomic import check_writable
+            check_writable(path)
+    spec = TaskSpec(task=args.task, hidden=tuple(args.hidden) if args.hidden else None, recurrent=args.recurrent,
+                    neuron=args.neuron, steps=args.steps, encoder=args.encoder, max_rate=args.max_rate,
+                    decoder=args.decoder, dt=args.dt, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                    patience=args.patience, seed=args.seed, dtype=args.dtype, data_dir=args.data_dir,
+                    limit=args.limit, learn_tau=args.learn_tau, learn_threshold=args.learn_threshold)
+    figures, _ = train_task(spec, checkpoint=args.checkpoint, resume=args.resume, out=args.out,
+                            check_engine=args.check_engine, progress=args.progress, threads=args.threads)
+    rows = [("test accuracy", f"{figures['test_accuracy']:.4f}"),
+            ("best validation accuracy", f"{figures['best_val_accuracy']:.4f}"),
+            ("epochs", f"{figures['epochs']}" + (" (stopped early)" if figures["stopped_early"] else "")),
+            ("training samples", f"{figures['train_samples']:,}"), ("test samples", f"{figures['test_samples']:,}"),
+            ("network", f"{figures['hidden']} hidden, {'recurrent' if figures['recurrent'] else 'feed-forward'}, "
+                        f"T={figures['steps']} x {figures['dt_s'] * 1e3:g} ms"),
+            ("trainable parameters", f"{figures['parameters']:,}"),
+            ("training time", f"{figures['train_s']:.1f} s"), ("wall time", f"{figures['wall_s']:.1f} s")]
+    if figures["engine_samples"]:
+        rows.append(("CPU engine agreement", f"{figures['engine_agreement']:.4f} on {figures['engine_samples']} "
+                                             f"test samples (accuracy {figures['engine_test_accuracy']:.4f})"))
+    _table(f"snnsim train {args.task}", ("figure", "value"), rows)
+    if args.plot:
+        from snnsim.plot import training_curves
+        figures["plot_png"] = str(training_curves(figures["history"], args.plot, title=f"snnsim train {args.task}"))
+        print(f"wrote {figures['plot_png']}")
+    if figures["network_h5"]:
+        print(f"wrote {figures['network_h5']}")
+    if args.json:
+        print_json(figures)
+    return 0
+
+
+def cmd_export(args) -> int:
+    """Write a network in another format."""
+    if args.format == "nir":
+        if args.dt is not None:
+            from snnsim.network import check_dt
+            check_dt(args.dt, "export")
+        net = load_network(args.file)
+        from snnsim.io.nir import write_nir
+        write_nir(net, args.output, dt=args.dt, integration=args.integration, strict=args.strict)
+    else:  # pragma: no cover - argparse restricts the choices
+        raise NetworkError("export", "format", f"unknown format {args.format!r}")
+    print(f"wrote {args.output}")
+    if args.json:
+        print_json({"format": args.format, "output": args.output, "network": net.name,
+                    "neurons": net.n_neurons, "synapses": int(net.n_synapses)})
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 def _run_options(p: argparse.ArgumentParser, dt_default) -> None:
     p.add_argument("--duration", type=float, default=1.0, help="simulated time in s (default 1.0)")
@@ -254,6 +311,50 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("file", metavar="FILE", help="Python script or .h5 network")
     info.add_argument("--json", action="store_true", help="also print the figures as one JSON object (last line)")
     info.set_defaults(func=cmd_info)
+
+    train = sub.add_parser("train", help="train a built-in SNN task with surrogate gradients")
+    train.add_argument("task", choices=("digits", "fashion-mnist"), help="scikit-learn digits, or Fashion-MNIST "
+                       "(Debian package dataset-fashion-mnist)")
+    train.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden layer sizes (default per task)")
+    train.add_argument("--recurrent", action="store_true", help="recurrent hidden layers")
+    train.add_argument("--neuron", choices=("cubalif", "lif"), default="cubalif", help="hidden neuron model")
+    train.add_argument("--steps", type=int, help="time steps per sample (default per task)")
+    train.add_argument("--dt", type=float, default=1e-3, help="time step in s (default 0.001)")
+    train.add_argument("--encoder", choices=("poisson", "latency", "current"), default="poisson")
+    train.add_argument("--max-rate", type=float, help="Poisson rate of a feature equal to 1, Hz")
+    train.add_argument("--decoder", choices=("max", "mean", "count"), default="max",
+                       help="readout: max or mean membrane of the LI output (default max)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    train.add_argument("--learn-tau", action="store_true", help="also learn the time constants")
+    train.add_argument("--learn-threshold", action="store_true", help="also learn the thresholds")
+    train.add_argument("--limit", type=int, help="use only the first N training samples")
+    train.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST IDX folder")
+    train.add_argument("--checkpoint", metavar="H5", help="checkpoint written after every epoch")
+    train.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    train.add_argument("--out", metavar="H5", help="write the trained network (HDF5)")
+    train.add_argument("--check-engine", type=int, default=0, metavar="N",
+                       help="run N test samples on the CPU engine and report agreement with torch")
+    train.add_argument("--plot", metavar="PNG", help="write the training curves")
+    train.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+    train.set_defaults(func=cmd_train)
+
+    export = sub.add_parser("export", help="write a network in another format")
+    export.add_argument("file", metavar="FILE", help="Python script or .h5 network")
+    export.add_argument("output", metavar="OUT", help="file to write")
+    export.add_argument("--format", choices=("nir",), required=True)
+    export.add_argument("--dt", type=float, help="time step in s recorded in the file (default: the network's)")
+    export.add_argument("--integration", choices=("exact", "euler"), help="default: the network's")
+    export.add_argument("--strict", action="store_true",
+                        help="refuse what NIR cannot express instead of keeping it in snnsim metadata")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -128,3 +128,23 @@ def _save_atomic(fig, path: str) -> None:
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
+
+
+def training_curves(history: dict, path, title: str | None = None):
+    """Save training loss and validation accuracy per epoch as a PNG at ``path``; returns ``path``.
+
+    ``history`` has lists ``train_loss`` and ``val_accuracy`` (one value per epoch).
+    """
+    fig, (ax_loss, ax_acc) = _new_axes(2)
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    ax_loss.plot(epochs, history["train_loss"], marker="o", ms=3)
+    ax_loss.set_ylabel("training loss")
+    if history.get("val_accuracy"):
+        ax_acc.plot(epochs[:len(history["val_accuracy"])], history["val_accuracy"], marker="o", ms=3,
+                    color="tab:green")
+    ax_acc.set_ylabel("validation accuracy")
+    ax_acc.set_xlabel("epoch")
+    if title:
+        fig.suptitle(title)
+    _save_atomic(fig, os.fspath(path))
+    return path
