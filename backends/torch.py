@@ -148,6 +148,12 @@ class TorchNetwork(nn.Module):
             unknown = select(spec) - set(pops)
             if unknown:
                 raise NetworkError("torch backend", field_name, f"unknown populations {sorted(unknown)}")
+        if learn_threshold is True:
+            learn_threshold = [p for p in pops if pops[p].model.spiking]
+        silent = [p for p in select(learn_threshold) if p in pops and not pops[p].model.spiking]
+        if silent:
+            raise NetworkError("torch backend", "learn_threshold", f"populations {silent} never spike and have no "
+                               "threshold")
         surrogates = surrogate if isinstance(surrogate, dict) else {p: surrogate for p in pops}
         unknown = set(surrogates) - set(pops)
         if unknown:
