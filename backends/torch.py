@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from snnsim.core import Coefficients, Dynamics, State, lif_sequence
+from snnsim.core.sequence import project
 from snnsim.core.surrogate import check_surrogate
 from snnsim.discretize import has_synaptic_current, linear_coefficients
 from snnsim.errors import NetworkError
@@ -265,7 +266,7 @@ class TorchNetwork(nn.Module):
                     continue
                 # a source spike at t_k arrives at t_{k+d} (step k+d-1); a population's (t_{k+1}) in step k+d
                 shift = steps - 1 if pre in self.network.sources else steps
-                contrib = _delayed_matmul(spikes[pre], self.weight(proj), shift)
+                contrib = project(spikes[pre], self.weight(proj), shift)
                 X = contrib if X is None else X + contrib
             if X is None:
                 X = torch.zeros((T, B, size), dtype=layer.v0.dtype, device=layer.v0.device)
@@ -296,16 +297,3 @@ class TorchNetwork(nn.Module):
                 pop.model = dataclasses.replace(pop.model, **changes)
         net.validate()
         return net
-
-
-def _delayed_matmul(s: torch.Tensor, w: torch.Tensor, shift: int) -> torch.Tensor:
-    """``out[k] = s[k - shift] @ w.T`` (zero for ``k < shift``), as one matmul over all steps."""
-    T, B, n_pre = s.shape
-    out = torch.zeros((T, B, w.shape[0]), dtype=w.dtype, device=w.device)
-    if shift >= T:
-        return out + 0 * w.sum()  # keeps the weight in the graph
-    src = s[:T - shift].to(w.dtype)
-    out_part = (src.reshape(-1, n_pre) @ w.t()).reshape(T - shift, B, w.shape[0])
-    if shift == 0:
-        return out_part
-    return torch.cat([out[:shift], out_part])

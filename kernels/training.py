@@ -19,44 +19,51 @@ from numba import njit
 @njit(cache=True)
 def layer_forward(X, iext, w_rec_t, v0, i0, a, drive, c, ds, gext, vth, vreset,
                   has_iext, has_rec, delta, has_syn, spiking, subtract):
-    """Run T steps. ``w_rec_t`` is the recurrent matrix transposed, ``(N_pre, N_post)``.
+    """Run T steps. ``w_rec_t`` is the recurrent matrix transposed, ``(N_pre, N_post)``;
+    ``iext`` is ``(T, B, N)`` or, when ``has_iext`` is false, any ``(1, 1, N)`` array.
 
     Returns ``Z, V, I, VPRE`` (each ``(T, B, N)``): spikes, ``v`` and ``i`` after the step,
-    and ``v`` before threshold and reset.
+    and ``v`` before threshold and reset. The inner loops are branch-free (inputs are routed
+    by multiplying with 0 or 1, exactly as the clock engine does), so they vectorise.
     """
     T, B, N = X.shape
     Z = np.zeros_like(X)
     V = np.empty_like(X)
-    I = np.zeros_like(X)
+    I = np.empty_like(X)
     VPRE = np.empty_like(X)
+    to_v = 1.0 if delta else 0.0
+    to_i = 1.0 if has_syn else 0.0
+    thresholds = vth.copy()
+    if not spiking:
+        thresholds[:] = np.inf
     x = np.empty(N, X.dtype)
-    for b in range(B):
-        v = v0[b].copy()
-        i = i0[b].copy()
-        for k in range(T):
-            for n in range(N):
-                x[n] = X[k, b, n]
+    for k in range(T):
+        for b in range(B):
+            v_old = V[k - 1, b] if k > 0 else v0[b]
+            i_old = I[k - 1, b] if k > 0 else i0[b]
+            ie = iext[k, b] if has_iext else iext[0, 0]
+            x[:] = X[k, b]
             if has_rec and k > 0:
+                z_prev = Z[k - 1, b]
                 for p in range(N):
-                    if Z[k - 1, b, p] != 0:
+                    if z_prev[p] != 0:
                         row = w_rec_t[p]
                         for n in range(N):
                             x[n] += row[n]
+            z_row, v_row, i_row, vp_row = Z[k, b], V[k, b], I[k, b], VPRE[k, b]
             for n in range(N):
-                vn = a[n] * v[n] + drive[n] + c[n] * i[n]
+                vn = a[n] * v_old[n] + drive[n] + c[n] * i_old[n]
                 if has_iext:
-                    vn = vn + gext[n] * iext[k, b, n]
-                if delta:
-                    vn = vn + x[n]
-                if has_syn:
-                    i[n] = ds[n] * i[n] + x[n]
-                VPRE[k, b, n] = vn
-                if spiking and vn > vth[n]:
-                    Z[k, b, n] = 1
-                    vn = vn - (vth[n] - vreset[n]) if subtract else vreset[n]
-                v[n] = vn
-                V[k, b, n] = vn
-                I[k, b, n] = i[n]
+                    vn = vn + gext[n] * ie[n]
+                vn = vn + to_v * x[n]
+                i_row[n] = ds[n] * i_old[n] + to_i * x[n]
+                vp_row[n] = vn
+                fired = vn > thresholds[n]
+                z_row[n] = 1.0 if fired else 0.0
+                if subtract:
+                    v_row[n] = vn - z_row[n] * (vth[n] - vreset[n])
+                else:
+                    v_row[n] = vreset[n] if fired else vn
     return Z, V, I, VPRE
 
 
@@ -66,52 +73,103 @@ def layer_backward(gZ, gV, SG, Z, V, I, VPRE, iext, w_rec, v0, i0, a, c, ds, gex
     """Backprop through the T steps of :func:`layer_forward`.
 
     ``gZ``, ``gV``: gradients of the loss with respect to the spikes and to ``v`` after each
-    step; ``SG``: the surrogate derivative at ``VPRE - v_th``; ``w_rec`` ``(N_post, N_pre)``.
-    Returns ``gX (T, B, N)`` and per-neuron gradients ``(7, N)`` of
-    ``a, drive, c, ds, gext, v_th, v_reset``.
+    step; ``SG``: the surrogate derivative at ``VPRE - v_th`` (zeros for a layer that never
+    spikes); ``w_rec`` ``(N_post, N_pre)``. Returns ``gX (T, B, N)`` and per-neuron gradients
+    ``(7, N)`` of ``a, drive, c, ds, gext, v_th, v_reset``.
     """
     T, B, N = gZ.shape
-    gX = np.zeros_like(gZ)
+    gX = np.empty_like(gZ)
     gcoef = np.zeros((7, N), gZ.dtype)
+    ga, gdrive, gc, gds, ggext, gth, gvr = gcoef[0], gcoef[1], gcoef[2], gcoef[3], gcoef[4], gcoef[5], gcoef[6]
     gv = np.zeros((B, N), gZ.dtype)      # dL/dv after step k (carried back from step k + 1)
     gi = np.zeros((B, N), gZ.dtype)      # dL/di after step k
     gz_rec = np.zeros((B, N), gZ.dtype)  # dL/dz[k] through the recurrent input of step k + 1
+    to_v = 1.0 if delta else 0.0
+    to_i = 1.0 if has_syn else 0.0
     for k in range(T - 1, -1, -1):
         for b in range(B):
+            v_old = V[k - 1, b] if k > 0 else v0[b]
+            i_old = I[k - 1, b] if k > 0 else i0[b]
+            ie = iext[k, b] if has_iext else iext[0, 0]
+            z_row, vp_row, sg_row = Z[k, b], VPRE[k, b], SG[k, b]
+            gz_row, gv_row, gx_row = gZ[k, b], gV[k, b], gX[k, b]
+            gvb, gib, gzr = gv[b], gi[b], gz_rec[b]
             for n in range(N):
-                g_post = gV[k, b, n] + gv[b, n]
-                vp = VPRE[k, b, n]
-                if spiking:
-                    z = Z[k, b, n]
-                    gz = gZ[k, b, n] + gz_rec[b, n]
-                    if subtract:
-                        g_pre = g_post
-                        gz -= g_post * (vth[n] - vreset[n])
-                        gcoef[5, n] -= g_post * z
-                        gcoef[6, n] += g_post * z
-                    else:
-                        g_pre = g_post * (1 - z)
-                        gz += g_post * (vreset[n] - vp)
-                        gcoef[6, n] += g_post * z
-                    g_pre += gz * SG[k, b, n]
-                    gcoef[5, n] -= gz * SG[k, b, n]
-                else:
+                g_post = gv_row[n] + gvb[n]
+                z = z_row[n]
+                gz = gz_row[n] + gzr[n]
+                if subtract:
                     g_pre = g_post
-                v_old = V[k - 1, b, n] if k > 0 else v0[b, n]
-                i_old = I[k - 1, b, n] if k > 0 else i0[b, n]
-                gcoef[0, n] += g_pre * v_old
-                gcoef[1, n] += g_pre
-                gcoef[2, n] += g_pre * i_old
-                if has_iext:
-                    gcoef[4, n] += g_pre * iext[k, b, n]
-                gv[b, n] = g_pre * a[n]
-                if has_syn:
-                    g_in = gi[b, n]
-                    gcoef[3, n] += g_in * i_old
-                    gi[b, n] = g_in * ds[n] + g_pre * c[n]
+                    gz -= g_post * (vth[n] - vreset[n])
+                    gth[n] -= g_post * z
                 else:
-                    g_in = g_pre
-                gX[k, b, n] = g_in
+                    g_pre = g_post * (1 - z)
+                    gz += g_post * (vreset[n] - vp_row[n])
+                gvr[n] += g_post * z
+                g_pre += gz * sg_row[n]
+                gth[n] -= gz * sg_row[n]
+                ga[n] += g_pre * v_old[n]
+                gdrive[n] += g_pre
+                gc[n] += g_pre * i_old[n]
+                if has_iext:
+                    ggext[n] += g_pre * ie[n]
+                g_i = gib[n]
+                gds[n] += g_i * i_old[n]
+                gx_row[n] = to_i * g_i + to_v * g_pre
+                gvb[n] = g_pre * a[n]
+                gib[n] = g_i * ds[n] + g_pre * c[n]
         if has_rec and k > 0:
-            gz_rec = np.dot(gX[k], w_rec)
+            # dL/dz[k-1] through x[k] = ... + W z[k-1]:  gz_rec[b] = gX[k, b] @ W
+            gz_rec[:] = 0
+            for b in range(B):
+                gx_row = gX[k, b]
+                out = gz_rec[b]
+                for n in range(N):
+                    g = gx_row[n]
+                    if g != 0:
+                        row = w_rec[n]
+                        for p in range(N):
+                            out[p] += g * row[p]
     return gX, gcoef
+
+
+@njit(cache=True)
+def sparse_project(S, w_t, shift):
+    """``X[k] = S[k - shift] @ w_t`` for mostly-zero ``S`` ``(T, B, n_pre)``; ``w_t`` ``(n_pre, n_post)``.
+
+    Only the rows of inputs that are non-zero are added, in ascending input order (the order
+    in which the clock engine sums synaptic input). Returns ``X (T, B, n_post)``.
+    """
+    T, B, n_pre = S.shape
+    n_post = w_t.shape[1]
+    X = np.zeros((T, B, n_post), w_t.dtype)
+    for k in range(shift, T):
+        for b in range(B):
+            s_row = S[k - shift, b]
+            out = X[k, b]
+            for p in range(n_pre):
+                s = s_row[p]
+                if s != 0:
+                    row = w_t[p]
+                    for n in range(n_post):
+                        out[n] += s * row[n]
+    return X
+
+
+@njit(cache=True)
+def sparse_project_weight_grad(S, gX, shift):
+    """Gradient of :func:`sparse_project` with respect to ``w_t``: ``sum_k S[k - shift]^T gX[k]``."""
+    T, B, n_pre = S.shape
+    n_post = gX.shape[2]
+    g = np.zeros((n_pre, n_post), gX.dtype)
+    for k in range(shift, T):
+        for b in range(B):
+            s_row = S[k - shift, b]
+            gx = gX[k, b]
+            for p in range(n_pre):
+                s = s_row[p]
+                if s != 0:
+                    row = g[p]
+                    for n in range(n_post):
+                        row[n] += s * gx[n]
+    return g

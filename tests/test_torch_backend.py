@@ -97,14 +97,17 @@ def test_weights_and_learned_parameters_go_back_into_the_network():
     assert model.layers["cuba"].tau_mem.grad.abs().sum() > 0
     assert model.layers["lif"].v_th.grad.abs().sum() > 0
     assert model.layers["lif"].tau_mem.grad is None            # not learned
+    torch.manual_seed(0)
     with torch.no_grad():
         for p in model.parameters():
             if p.requires_grad:
                 p.add_(0.01 * torch.randn_like(p))
+        model.layers["cuba"].tau_mem[0] = -1.0     # learned past the stable range: stepped (and written) as dt
     trained = model.to_network()
     assert net.populations["cuba"].model.tau_mem is not trained.populations["cuba"].model.tau_mem
-    np.testing.assert_array_equal(trained.populations["cuba"].model.tau_mem,
-                                  model.layers["cuba"].tau_mem.detach().numpy())
+    tau_mem = model.layers["cuba"].tau_mem.detach().numpy().copy()
+    tau_mem[0] = trained.dt
+    np.testing.assert_array_equal(trained.populations["cuba"].model.tau_mem, np.maximum(tau_mem, trained.dt))
     proj = trained.projections["in->cuba"]
     pre = np.repeat(np.arange(12), np.diff(proj.indptr))
     np.testing.assert_array_equal(proj.weights, model.weights["in->cuba"].detach().numpy()[proj.indices, pre])

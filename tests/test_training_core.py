@@ -171,3 +171,23 @@ def test_refractory_step_holds_v_and_blocks_spikes():
     assert out[3] == (0.0, pytest.approx(0.5))  # free again: 0.9 * 0 + 0.5
     with pytest.raises(ValueError, match="refractoriness"):
         lif_sequence(torch.zeros(2, 1, 1, dtype=D), coef, dyn, state, fused=True)
+
+
+@pytest.mark.parametrize("shift", [0, 1, 3])
+def test_event_driven_input_projection_equals_the_dense_matmul(shift):
+    from snnsim.core.sequence import project
+    torch.manual_seed(4)
+    T, B, n_pre, n_post = 20, 3, 30, 7
+    s = (torch.rand(T, B, n_pre, dtype=D) < 0.05).to(D) * torch.rand(T, B, n_pre, dtype=D)   # sparse, graded
+    w1 = torch.randn(n_post, n_pre, dtype=D, requires_grad=True)
+    w2 = w1.detach().clone().requires_grad_()
+    sparse = project(s, w1, shift)                        # event-driven path (s needs no gradient)
+    dense = project(s, w2, shift, sparse_below=0.0)       # forced dense matmul
+    expected = torch.zeros(T, B, n_post, dtype=D)
+    for k in range(shift, T):                             # by hand
+        expected[k] = s[k - shift] @ w1.detach().t()
+    assert torch.allclose(sparse, expected, atol=1e-12) and torch.allclose(dense, expected, atol=1e-12)
+    g = torch.randn(T, B, n_post, dtype=D)
+    (sparse * g).sum().backward()
+    (dense * g).sum().backward()
+    assert torch.allclose(w1.grad, w2.grad, atol=1e-12) and w1.grad.abs().sum() > 0

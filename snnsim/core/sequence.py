@@ -67,7 +67,7 @@ class _LayerFunction(torch.autograd.Function):
         if dyn.spiking:
             sg = derivative(VPRE - v_th.detach(), dyn.surrogate, dyn.scale)
         else:
-            sg = torch.zeros((1, 1, 1), dtype=Z.dtype)
+            sg = torch.zeros_like(Z)
         gZ = torch.zeros_like(Z) if gZ is None else gZ
         gV = torch.zeros_like(V) if gV is None else gV
         gX, gcoef = layer_backward(
@@ -116,3 +116,40 @@ def lif_sequence(X: torch.Tensor, coef: Coefficients, dyn: Dynamics, state: Stat
         zs.append(z)
         vs.append(state.v)
     return torch.stack(zs), torch.stack(vs)
+
+
+class _SparseProjection(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, s, w, shift):
+        from snnsim.kernels.training import sparse_project
+        s_np = s.detach().to(w.dtype).contiguous()
+        ctx.save_for_backward(s_np)
+        ctx.shift = shift
+        return torch.from_numpy(sparse_project(s_np.numpy(), w.detach().t().contiguous().numpy(), shift))
+
+    @staticmethod
+    def backward(ctx, gX):
+        from snnsim.kernels.training import sparse_project_weight_grad
+        (s,) = ctx.saved_tensors
+        g_t = sparse_project_weight_grad(s.numpy(), gX.contiguous().numpy(), ctx.shift)
+        return None, torch.from_numpy(g_t).t(), None
+
+
+def project(s: torch.Tensor, w: torch.Tensor, shift: int, sparse_below: float = 0.2) -> torch.Tensor:
+    """Synaptic input ``X[k] = s[k - shift] @ w.T`` (zero for ``k < shift``), ``(T, B, n_post)``.
+
+    ``s`` ``(T, B, n_pre)`` are spikes (0/1, or graded), ``w`` ``(n_post, n_pre)``. Input that needs
+    no gradient (a network input) and is sparse (fewer than ``sparse_below`` non-zero) takes an
+    event-driven path on the CPU: only the rows of inputs that spiked are added, in ascending
+    input order; otherwise one dense matmul over all steps.
+    """
+    T, B, n_pre = s.shape
+    n_post = w.shape[0]
+    if (s.device.type == "cpu" and not s.requires_grad and w.dtype in (torch.float32, torch.float64)
+            and T > shift and float(torch.count_nonzero(s)) < sparse_below * s.numel()):
+        return _SparseProjection.apply(s, w, shift)
+    out = torch.zeros((T, B, n_post), dtype=w.dtype, device=w.device)
+    if shift >= T:
+        return out + 0 * w.sum()  # keeps the weight in the graph
+    part = (s[:T - shift].to(w.dtype).reshape(-1, n_pre) @ w.t()).reshape(T - shift, B, n_post)
+    return part if shift == 0 else torch.cat([out[:shift], part])
