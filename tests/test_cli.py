@@ -211,3 +211,54 @@ def test_output_paths_are_checked_before_the_run(tmp_path, capsys):
     before = net_file.read_bytes()
     assert main(["run", str(net_file), "--duration", "0.01", "--out", str(net_file)]) == 2
     assert "overwrite" in capsys.readouterr().err and net_file.read_bytes() == before
+
+
+# ------------------------------------------------------------------ train / export
+def test_train_digits_json_plot_network_and_engine_check(tmp_path, capsys):
+    out_h5, png, ckpt = tmp_path / "d.h5", tmp_path / "curves.png", tmp_path / "c.h5"
+    code = main(["train", "digits", "--epochs", "2", "--limit", "300", "--hidden", "32", "--steps", "15",
+                 "--check-engine", "40", "--out", str(out_h5), "--plot", str(png), "--checkpoint", str(ckpt),
+                 "--json"])
+    assert code == 0
+    fig = last_json(capsys.readouterr().out)
+    assert fig["task"] == "digits" and fig["epochs"] == 2 and fig["train_samples"] == 300
+    assert 0.2 < fig["test_accuracy"] <= 1.0 and fig["test_samples"] == 360
+    assert fig["engine_samples"] == 40 and fig["engine_agreement"] >= 0.975
+    assert len(fig["history"]["train_loss"]) == 2
+    assert_png(png)
+    net = snnsim.io.load_network(out_h5)
+    assert net.populations["hidden0"].size == 32
+    # resuming a finished run trains no further
+    assert main(["train", "digits", "--epochs", "2", "--limit", "300", "--hidden", "32", "--steps", "15",
+                 "--checkpoint", str(ckpt), "--resume", "--json"]) == 0
+    again = last_json(capsys.readouterr().out)
+    assert again["history"] == fig["history"] and again["test_accuracy"] == fig["test_accuracy"]
+
+
+def test_export_nir_round_trips_through_the_cli(tmp_path, capsys):
+    script = write(tmp_path, "net.py", SCRIPT_FUNCTION)
+    out = tmp_path / "net.nir"
+    assert main(["export", str(script), str(out), "--format", "nir", "--json"]) == 0
+    fig = last_json(capsys.readouterr().out)
+    assert fig["output"] == str(out) and fig["neurons"] == 40
+    from snnsim.io import read_nir
+    back = read_nir(out)
+    ns = runpy.run_path(str(script))
+    original = ns["build_network"]()
+    assert back.dt == original.dt and back.populations["lif"].size == 40
+    assert back.projections[next(iter(back.projections))].n_synapses == original.n_synapses
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["train", "digits", "--epochs", "0"], "epochs"),
+    (["train", "digits", "--lr", "-1"], "lr"),
+    (["train", "digits", "--steps", "0"], "steps"),
+    (["train", "fashion-mnist", "--data-dir", "/nonexistent"], "dataset-fashion-mnist"),
+    (["train", "digits", "--resume"], "resume"),
+    (["train", "digits", "--out", "/nonexistent/x.h5"], "/nonexistent"),
+    (["export", "missing.h5", "x.nir", "--format", "nir"], "missing.h5"),
+])
+def test_train_and_export_errors_exit_2(argv, text, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and text in err
