@@ -64,7 +64,7 @@ class _Layer(nn.Module):
     """Parameters of one population: fixed buffers, learnable time constants and threshold."""
 
     def __init__(self, pop, dt: float, integration: str, surrogate, learn_tau: bool, learn_threshold: bool,
-                 dtype):
+                 dtype, seed: int):
         super().__init__()
         model = pop.model
         where = pop.where
@@ -90,7 +90,7 @@ class _Layer(nn.Module):
             self.register_buffer(key, t(params.get(key, zero)))
         ref = np.rint(params.get("t_ref", zero) / dt).astype(np.int64)
         self.register_buffer("ref_steps", torch.as_tensor(ref) if ref.any() else None)
-        init = pop.initial_state(0)  # deterministic defaults; random initial states use the network seed below
+        init = pop.initial_state(seed)  # random initial states are drawn from the network's seed, as the engines do
         self.register_buffer("v0", t(init["v"]))
         self.register_buffer("i0", t(init.get("i_syn", zero)))
         if integration == "euler":  # the checks of snnsim.discretize, before anything runs
@@ -161,9 +161,8 @@ class TorchNetwork(nn.Module):
             raise NetworkError("torch backend", "surrogate", f"unknown populations {sorted(unknown)}")
         self.layers = nn.ModuleDict({
             name: _Layer(pop, self.dt, self.integration, surrogates.get(name, ("superspike", 10.0)),
-                         name in select(learn_tau), name in select(learn_threshold), torch_dtype)
+                         name in select(learn_tau), name in select(learn_threshold), torch_dtype, network.seed)
             for name, pop in pops.items()})
-        self._random_initial_states(torch_dtype)
         self.weights = nn.ParameterDict()
         self.masks: dict[str, Optional[torch.Tensor]] = {}
         self.edges: list[tuple[str, str, str, int]] = []   # (projection, pre, post, delay steps)
@@ -188,15 +187,6 @@ class TorchNetwork(nn.Module):
                                    f"torch backend, got {steps} steps")
             self.edges.append((name, proj.pre, proj.post, steps))
         self.order = self._topological_order()
-
-    def _random_initial_states(self, dtype) -> None:
-        for name, pop in self.network.populations.items():
-            if pop.initial:
-                init = pop.initial_state(self.network.seed)
-                layer = self.layers[name]
-                layer.v0 = torch.as_tensor(init["v"], dtype=dtype)
-                if "i_syn" in init:
-                    layer.i0 = torch.as_tensor(init["i_syn"], dtype=dtype)
 
     def _topological_order(self) -> list[str]:
         pops = list(self.network.populations)
