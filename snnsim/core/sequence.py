@@ -24,18 +24,54 @@ path (the refractory counter is not differentiable and is rare in trained networ
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
+import numpy as np
 import torch
 
 from snnsim.core.neurons import Coefficients, Dynamics, State, lif_step
 from snnsim.core.surrogate import derivative
 
 
+_POOL: Optional[ThreadPoolExecutor] = None
+_POOL_LOCK = threading.Lock()
+
+
+def batch_slices(B: int) -> list[tuple[int, int]]:
+    """Split ``B`` batch items into one contiguous slice per torch thread (at most ``B``)."""
+    parts = max(1, min(B, torch.get_num_threads()))
+    edges = np.linspace(0, B, parts + 1).round().astype(int)
+    return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+
+
+def over_batch(kernel, B: int, *args) -> None:
+    """Run ``kernel(*args, b0, b1)`` on slices of the batch: the first slices in pool threads,
+    the last in the calling thread.
+
+    The Numba kernels release the GIL; the pool threads wait passively (no spinning), so a
+    busy machine slows them down without the collapse of two OpenMP runtimes fighting for cores.
+    """
+    global _POOL
+    slices = batch_slices(B)
+    if len(slices) > 1:
+        with _POOL_LOCK:
+            if _POOL is None or _POOL._max_workers < len(slices) - 1:
+                _POOL = ThreadPoolExecutor(max_workers=len(slices) - 1, thread_name_prefix="snnsim-kernel")
+            pool = _POOL
+        futures = [pool.submit(kernel, *args, lo, hi) for lo, hi in slices[:-1]]
+    kernel(*args, *slices[-1])
+    if len(slices) > 1:
+        for future in futures:
+            future.result()
+
+
 def _np(t: Optional[torch.Tensor], like: torch.Tensor):
-    """A contiguous numpy view of ``t`` (a 1-element dummy for ``None``)."""
+    """A contiguous numpy view of ``t``; for ``None`` a zero array shaped like one row of ``like``
+    (``(1, ..., 1, N)``), which the kernels read in its place."""
     if t is None:
-        return torch.zeros((1,) * max(like.dim(), 1), dtype=like.dtype).numpy()
+        return np.zeros((1,) * (like.dim() - 1) + (like.shape[-1],), dtype=np.float32 if like.dtype == torch.float32 else np.float64)
     return t.detach().contiguous().numpy()
 
 
@@ -46,11 +82,12 @@ class _LayerFunction(torch.autograd.Function):
         N = X.shape[-1]
         full = lambda t: t.detach().expand(N).contiguous().numpy()  # noqa: E731
         w_rec_t = None if w_rec is None else w_rec.detach().t().contiguous()
-        Z, V, I, VPRE = layer_forward(
-            _np(X, X), _np(iext, X), _np(w_rec_t, X[0]), _np(v0, X), _np(i0, X),
-            full(a), full(drive), full(c), full(ds), full(gext), full(v_th), full(v_reset),
-            iext is not None, w_rec is not None, dyn.delta, dyn.has_syn, dyn.spiking, dyn.subtract)
-        Z, V, I, VPRE = (torch.from_numpy(t) for t in (Z, V, I, VPRE))
+        Z, V, I, VPRE = (torch.empty(X.shape, dtype=X.dtype) for _ in range(4))
+        over_batch(layer_forward,
+                   X.shape[1], _np(X, X), _np(iext, X), _np(w_rec_t, X[0]), _np(v0, X), _np(i0, X),
+                   full(a), full(drive), full(c), full(ds), full(gext), full(v_th), full(v_reset),
+                   iext is not None, w_rec is not None, dyn.delta, dyn.has_syn, dyn.spiking, dyn.subtract,
+                   Z.numpy(), V.numpy(), I.numpy(), VPRE.numpy())
         ctx.dyn = dyn
         ctx.save_for_backward(Z, V, I, VPRE, iext, w_rec, v0, i0, a, c, ds, gext, v_th, v_reset)
         ctx.shapes = [t.shape for t in (a, drive, c, ds, gext, v_th, v_reset)]
@@ -70,13 +107,18 @@ class _LayerFunction(torch.autograd.Function):
             sg = torch.zeros_like(Z)
         gZ = torch.zeros_like(Z) if gZ is None else gZ
         gV = torch.zeros_like(V) if gV is None else gV
-        gX, gcoef = layer_backward(
-            _np(gZ, Z), _np(gV, Z), _np(sg, Z), Z.numpy(), V.numpy(), I.numpy(), VPRE.numpy(),
-            _np(iext, Z), _np(w_rec, Z[0]), _np(v0, Z), _np(i0, Z),
-            full(a), full(c), full(ds), full(gext), full(v_th), full(v_reset),
-            iext is not None, w_rec is not None, dyn.delta, dyn.has_syn, dyn.spiking, dyn.subtract)
-        gX = torch.from_numpy(gX)
-        gcoef = torch.from_numpy(gcoef)
+        B = Z.shape[1]
+        gX = torch.empty_like(Z)
+        partial = torch.empty((B, 7, N), dtype=Z.dtype)
+        over_batch(layer_backward, B,
+                   _np(gZ, Z), _np(gV, Z), _np(sg, Z), Z.numpy(), V.numpy(), I.numpy(), VPRE.numpy(),
+                   _np(iext, Z), _np(w_rec, Z[0]), _np(v0, Z), _np(i0, Z),
+                   full(a), full(c), full(ds), full(gext), full(v_th), full(v_reset),
+                   iext is not None, w_rec is not None, dyn.delta, dyn.has_syn, dyn.spiking, dyn.subtract,
+                   gX.numpy(), partial.numpy())
+        gcoef = partial[0].clone()
+        for b in range(1, B):       # in batch order, whatever the number of threads
+            gcoef += partial[b]
         g_w_rec = None
         if w_rec is not None and ctx.needs_input_grad[2]:
             T = Z.shape[0]
@@ -125,14 +167,31 @@ class _SparseProjection(torch.autograd.Function):
         s_np = s.detach().to(w.dtype).contiguous()
         ctx.save_for_backward(s_np)
         ctx.shift = shift
-        return torch.from_numpy(sparse_project(s_np.numpy(), w.detach().t().contiguous().numpy(), shift))
+        T, B, _ = s.shape
+        X = torch.empty((T, B, w.shape[0]), dtype=w.dtype)
+        over_batch(sparse_project, B, s_np.numpy(), w.detach().t().contiguous().numpy(), shift, X.numpy())
+        return X
 
     @staticmethod
     def backward(ctx, gX):
         from snnsim.kernels.training import sparse_project_weight_grad
         (s,) = ctx.saved_tensors
-        g_t = sparse_project_weight_grad(s.numpy(), gX.contiguous().numpy(), ctx.shift)
-        return None, torch.from_numpy(g_t).t(), None
+        slices = batch_slices(s.shape[1])
+        parts = torch.zeros((len(slices), s.shape[2], gX.shape[2]), dtype=gX.dtype)
+        gx = gX.contiguous().numpy()
+
+        def one(j, lo, hi):   # each slice into its own partial sum
+            sparse_project_weight_grad(s.numpy(), gx, ctx.shift, parts[j].numpy(), lo, hi)
+        over_batch(lambda j0, j1: [one(j, *slices[j]) for j in range(j0, j1)], len(slices))
+        return None, parts.sum(0).t(), None
+
+
+def _density(s: torch.Tensor) -> float:
+    """Fraction of non-zero entries, estimated on at most ~64k evenly spaced entries."""
+    flat = s.reshape(-1)
+    step = max(1, flat.numel() // 65536)
+    sample = flat[::step]
+    return float(torch.count_nonzero(sample)) / max(1, sample.numel())
 
 
 def project(s: torch.Tensor, w: torch.Tensor, shift: int, sparse_below: float = 0.2) -> torch.Tensor:
@@ -146,7 +205,7 @@ def project(s: torch.Tensor, w: torch.Tensor, shift: int, sparse_below: float = 
     T, B, n_pre = s.shape
     n_post = w.shape[0]
     if (s.device.type == "cpu" and not s.requires_grad and w.dtype in (torch.float32, torch.float64)
-            and T > shift and float(torch.count_nonzero(s)) < sparse_below * s.numel()):
+            and T > shift and _density(s) < sparse_below):
         return _SparseProjection.apply(s, w, shift)
     out = torch.zeros((T, B, n_post), dtype=w.dtype, device=w.device)
     if shift >= T:

@@ -50,16 +50,17 @@ def smooth(x: torch.Tensor, name: str, scale: float) -> torch.Tensor:
 
 
 def derivative(x: torch.Tensor, name: str, scale: float) -> torch.Tensor:
-    """``d smooth(x) / dx``, the gradient a spike passes back."""
+    """``d smooth(x) / dx``, the gradient a spike passes back (a new tensor; in-place steps
+    keep it to one allocation, as it runs over every neuron and step in training)."""
     s = scale
-    if name == "superspike":
-        return s / (2 * (1 + s * x.abs()) ** 2)
-    if name == "arctan":
-        return (0.5 * s) / (1 + (0.5 * math.pi * s * x) ** 2)
-    if name == "triangle":
-        return s * (1 - s * x.abs()).clamp(min=0)
-    if name == "straight_through":
-        return s * ((s * x).abs() < 0.5).to(x.dtype)
+    if name == "superspike":        # s / (2 (1 + s|x|)^2)
+        return x.abs().mul_(s).add_(1).square_().reciprocal_().mul_(0.5 * s)
+    if name == "arctan":            # (s/2) / (1 + (pi s x / 2)^2)
+        return x.mul(0.5 * math.pi * s).square_().add_(1).reciprocal_().mul_(0.5 * s)
+    if name == "triangle":          # s max(0, 1 - s|x|)
+        return x.abs().mul_(-s).add_(1).clamp_(min=0).mul_(s)
+    if name == "straight_through":  # s on |x| < 1/(2s)
+        return (x.abs() < 0.5 / s).to(x.dtype).mul_(s)
     raise ValueError(name)
 
 
