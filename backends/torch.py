@@ -26,8 +26,8 @@ from snnsim.core.sequence import project
 from snnsim.core.surrogate import check_surrogate
 from snnsim.discretize import has_synaptic_current, linear_coefficients
 from snnsim.errors import NetworkError
-from snnsim.models import IF, LI, CobaLIF, CubaLIF, LIF
-from snnsim.network import Network, PoissonSource, SpikeSource, check_dt, check_integration
+from snnsim.models import IF, CobaLIF
+from snnsim.network import Network, check_dt, check_integration
 
 NAME = "torch"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}

@@ -2,7 +2,6 @@
 trained digits network on the CPU engine."""
 
 import gzip
-import json
 import os
 import struct
 

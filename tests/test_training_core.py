@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -68,7 +67,7 @@ def test_bad_surrogate_names_the_field():
 
 # --------------------------------------------------------------- Norse oracle
 def test_euler_cubalif_step_equals_norse_lifcell_over_1000_steps():
-    norse = pytest.importorskip("norse.torch")
+    pytest.importorskip("norse.torch")
     from norse.torch.functional.lif import LIFFeedForwardState, LIFParameters, lif_feed_forward_step
     torch.manual_seed(3)
     n, B, T, dt = 50, 4, 1000, 1e-3
@@ -135,7 +134,6 @@ def test_fused_backward_passes_gradcheck_for_a_leaky_integrator():
     torch.manual_seed(2)
     T, B, n = 12, 2, 5
     X = torch.randn(T, B, n, dtype=D, requires_grad=True)
-    W = (torch.randn(n, n, dtype=D) * 0.2).requires_grad_()
     from snnsim.core.sequence import _LayerFunction
     dyn = Dynamics(has_syn=True, spiking=False)
     a, drive, c, ds, gext = (torch.rand(n, dtype=D, requires_grad=True) for _ in range(5))

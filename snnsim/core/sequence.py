@@ -71,7 +71,8 @@ def _np(t: Optional[torch.Tensor], like: torch.Tensor):
     """A contiguous numpy view of ``t``; for ``None`` a zero array shaped like one row of ``like``
     (``(1, ..., 1, N)``), which the kernels read in its place."""
     if t is None:
-        return np.zeros((1,) * (like.dim() - 1) + (like.shape[-1],), dtype=np.float32 if like.dtype == torch.float32 else np.float64)
+        dtype = np.float32 if like.dtype == torch.float32 else np.float64
+        return np.zeros((1,) * (like.dim() - 1) + (like.shape[-1],), dtype=dtype)
     return t.detach().contiguous().numpy()
 
 
@@ -121,7 +122,6 @@ class _LayerFunction(torch.autograd.Function):
             gcoef += partial[b]
         g_w_rec = None
         if w_rec is not None and ctx.needs_input_grad[2]:
-            T = Z.shape[0]
             g_w_rec = gX[1:].reshape(-1, N).t() @ Z[:-1].reshape(-1, N)
         # per-neuron sums back to each coefficient's own shape (scalars were expanded)
         g = [gcoef[j].sum().reshape(shape) if tuple(shape) != (N,) else gcoef[j]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 
 from snnsim.errors import NetworkError
