@@ -78,14 +78,15 @@ def layer_backward(gZ, gV, SG, Z, V, I, VPRE, iext, w_rec, v0, i0, a, c, ds, gex
     T, B, N = gZ.shape
     to_v = 1.0 if delta else 0.0
     to_i = 1.0 if has_syn else 0.0
-    for b in range(b0, b1):
-        partial[b] = 0
-        ga, gdrive, gc, gds = partial[b, 0], partial[b, 1], partial[b, 2], partial[b, 3]
-        ggext, gth, gvr = partial[b, 4], partial[b, 5], partial[b, 6]
-        gvb = np.zeros(N, gZ.dtype)      # dL/dv after step k (carried back from step k + 1)
-        gib = np.zeros(N, gZ.dtype)      # dL/di after step k
-        gzr = np.zeros(N, gZ.dtype)      # dL/dz[k] through the recurrent input of step k + 1
-        for k in range(T - 1, -1, -1):
+    gv = np.zeros((b1 - b0, N), gZ.dtype)     # dL/dv after step k (carried back from step k + 1)
+    gi = np.zeros((b1 - b0, N), gZ.dtype)     # dL/di after step k
+    gz_rec = np.zeros((b1 - b0, N), gZ.dtype)  # dL/dz[k] through the recurrent input of step k + 1
+    partial[b0:b1] = 0
+    for k in range(T - 1, -1, -1):
+        for b in range(b0, b1):
+            ga, gdrive, gc, gds = partial[b, 0], partial[b, 1], partial[b, 2], partial[b, 3]
+            ggext, gth, gvr = partial[b, 4], partial[b, 5], partial[b, 6]
+            gvb, gib, gzr = gv[b - b0], gi[b - b0], gz_rec[b - b0]
             v_old = V[k - 1, b] if k > 0 else v0[b]
             i_old = I[k - 1, b] if k > 0 else i0[b]
             ie = iext[k, b] if has_iext else iext[0, 0]   # a row of zeros without injected current
@@ -126,15 +127,9 @@ def layer_backward(gZ, gV, SG, Z, V, I, VPRE, iext, w_rec, v0, i0, a, c, ds, gex
                     gx_row[n] = to_i * g_i + to_v * g_pre
                     gvb[n] = g_pre * a[n]
                     gib[n] = g_i * ds[n] + g_pre * c[n]
-            if has_rec and k > 0:
-                # dL/dz[k-1] through x[k] = ... + W z[k-1]:  gzr = gX[k, b] @ W
-                gzr[:] = 0
-                for n in range(N):
-                    g = gx_row[n]
-                    if g != 0:
-                        row = w_rec[n]
-                        for p in range(N):
-                            gzr[p] += g * row[p]
+        if has_rec and k > 0:
+            # dL/dz[k-1] through x[k] = ... + W z[k-1], for the whole slice at once (BLAS gemm)
+            np.dot(gX[k, b0:b1], w_rec, gz_rec)
 
 
 @njit(cache=True, nogil=True)

@@ -111,12 +111,19 @@ class _LayerFunction(torch.autograd.Function):
         B = Z.shape[1]
         gX = torch.empty_like(Z)
         partial = torch.empty((B, 7, N), dtype=Z.dtype)
-        over_batch(layer_backward, B,
-                   _np(gZ, Z), _np(gV, Z), _np(sg, Z), Z.numpy(), V.numpy(), I.numpy(), VPRE.numpy(),
-                   _np(iext, Z), _np(w_rec, Z[0]), _np(v0, Z), _np(i0, Z),
-                   full(a), full(c), full(ds), full(gext), full(v_th), full(v_reset),
-                   iext is not None, w_rec is not None, dyn.delta, dyn.has_syn, dyn.spiking, dyn.subtract,
-                   gX.numpy(), partial.numpy())
+        args = (_np(gZ, Z), _np(gV, Z), _np(sg, Z), Z.numpy(), V.numpy(), I.numpy(), VPRE.numpy(),
+                _np(iext, Z), _np(w_rec, Z[0]), _np(v0, Z), _np(i0, Z),
+                full(a), full(c), full(ds), full(gext), full(v_th), full(v_reset),
+                iext is not None, w_rec is not None, dyn.delta, dyn.has_syn, dyn.spiking, dyn.subtract,
+                gX.numpy(), partial.numpy())
+        if w_rec is None:
+            over_batch(layer_backward, B, *args)
+        else:
+            # the recurrent gradient is a BLAS product per step inside the kernel; one BLAS thread
+            # per batch slice (our threads already share the cores; BLAS's own would fight them)
+            from threadpoolctl import threadpool_limits
+            with threadpool_limits(limits=1, user_api="blas"):
+                over_batch(layer_backward, B, *args)
         gcoef = partial[0].clone()
         for b in range(1, B):       # in batch order, whatever the number of threads
             gcoef += partial[b]
