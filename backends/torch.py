@@ -217,7 +217,9 @@ class TorchNetwork(nn.Module):
 
     def forward(self, inputs: dict, currents: dict | None = None, fused: bool | None = None) -> Outputs:
         """Run ``T`` steps. ``inputs[source]``: spikes ``(T, B, n)`` (0/1 or graded);
-        ``currents[population]``: injected current ``(T, B, n)`` (A), optional."""
+        ``currents[population]``: injected current ``(T, B, n)`` (A), optional; it replaces the
+        currents the description declares for that population (``Network.add_current``), which
+        are used otherwise."""
         missing = [s for s in self.network.sources if s not in inputs]
         if missing:
             raise NetworkError("torch backend", "inputs", f"no tensor for sources {missing}")
@@ -260,12 +262,34 @@ class TorchNetwork(nn.Module):
                 X = contrib if X is None else X + contrib
             if X is None:
                 X = torch.zeros((T, B, size), dtype=layer.v0.dtype, device=layer.v0.device)
-            iext = currents.get(name)
+            iext = currents[name] if name in currents else self._network_current(name, T, B)
             Z, V = lif_sequence(X, layer.coefficients(), layer.dyn, layer.initial_state(B), w_rec=w_rec,
                                 iext=iext, ref_steps=layer.ref_steps, fused=fused)
             spikes[name] = Z
             out_spikes[name], out_v[name] = Z, V
         return Outputs(out_spikes, out_v)
+
+    def _network_current(self, name: str, T: int, B: int) -> Optional[torch.Tensor]:
+        """The injected currents the description declares for population ``name`` (``add_current``),
+        as ``(T, B, n)`` amperes, or ``None``; sample ``s`` of a time series holds from
+        ``s * sample_dt``, the last one after the end (``docs/models.md``)."""
+        total = None
+        for cur in self.network.currents.values():
+            if cur.target != name:
+                continue
+            size = self.network.populations[name].size
+            if cur.sample_dt is None:
+                series = np.broadcast_to(cur.amplitude, (T, size))
+            else:
+                per_sample = int(round(cur.sample_dt / self.dt))
+                rows = np.minimum(np.arange(T) // per_sample, len(cur.amplitude) - 1)
+                series = np.broadcast_to(cur.amplitude[rows], (T, size))
+            total = series if total is None else total + series
+        if total is None:
+            return None
+        layer = self.layers[name]
+        return torch.as_tensor(np.array(total), dtype=layer.v0.dtype,
+                               device=layer.v0.device)[:, None, :].expand(T, B, -1)
 
     def to_network(self) -> Network:
         """A copy of the description with the trained weights (and learned parameters) written back."""

@@ -190,3 +190,29 @@ def test_what_the_torch_backend_cannot_train_is_named():
     net2.add_population("a", 2, LIF(tau_mem=0.5e-3))
     with pytest.raises(NetworkError, match="population 'a'.*tau_mem.*euler"):
         TorchNetwork(net2)
+
+
+@pytest.mark.parametrize("integration", ["exact", "euler"])
+def test_injected_currents_of_the_description_drive_the_torch_forward_as_the_engine(integration):
+    net = Network(dt=1e-3, integration=integration, seed=2)
+    net.add_spike_source("in", 3, [])
+    net.add_population("lif", 4, LIF(tau_mem=10e-3, v_th=0.6))
+    net.add_population("cuba", 3, CubaLIF(tau_mem=10e-3, tau_syn=5e-3, v_th=0.4))
+    net.connect("in", "lif", np.full((4, 3), 0.3))
+    net.connect("lif", "cuba", np.full((3, 4), 0.5))
+    net.add_current("bias", "lif", np.array([0.2, 0.5, 0.9, 1.3]))
+    net.add_current("ramp", "lif", np.linspace(0.0, 0.8, 7), sample_dt=5e-3)    # held 5 steps, last after
+    net.add_current("steps", "cuba", np.array([[0.1, 0.0, 0.3], [0.6, 0.2, 0.0]]), sample_dt=20e-3)
+    for name in net.populations:
+        net.probe_state(name, "v")
+        net.probe_spikes(name)
+    T = 50
+    engine = simulate(net, T * net.dt, dtype="float64", progress=False)
+    out = TorchNetwork(net, dtype="float64")({"in": torch.zeros(T, 1, 3, dtype=torch.float64)})
+    fired = 0
+    for name in net.populations:
+        np.testing.assert_allclose(out.v[name][:, 0].detach().numpy(), engine.traces[f"{name}.v"].values[1:],
+                                   rtol=0, atol=1e-12)
+        fired += len(engine.spikes[name])
+        assert int(out.spikes[name].sum()) == len(engine.spikes[name])
+    assert fired > 10
