@@ -27,7 +27,7 @@ from snnsim.core.surrogate import check_surrogate
 from snnsim.discretize import has_synaptic_current, linear_coefficients
 from snnsim.errors import NetworkError
 from snnsim.models import IF, CobaLIF
-from snnsim.network import Network, check_dt, check_integration
+from snnsim.network import Network, SpikeSource, check_dt, check_integration
 
 NAME = "torch"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -215,22 +215,33 @@ class TorchNetwork(nn.Module):
         """Names of the sources whose spikes :meth:`forward` takes."""
         return list(self.network.sources)
 
-    def forward(self, inputs: dict, currents: dict | None = None, fused: bool | None = None) -> Outputs:
-        """Run ``T`` steps. ``inputs[source]``: spikes ``(T, B, n)`` (0/1 or graded);
+    def forward(self, inputs: dict | None = None, currents: dict | None = None, fused: bool | None = None,
+                steps: int | None = None) -> Outputs:
+        """Run ``T`` steps. ``inputs[source]``: spikes ``(T, B, n)`` (0/1 or graded); a source not
+        given emits the spikes the description defines (spike times, or Poisson spikes drawn from the
+        same counter-based numbers as the engines), the same for every batch item;
         ``currents[population]``: injected current ``(T, B, n)`` (A), optional; it replaces the
         currents the description declares for that population (``Network.add_current``), which
         are used otherwise."""
-        missing = [s for s in self.network.sources if s not in inputs]
-        if missing:
-            raise NetworkError("torch backend", "inputs", f"no tensor for sources {missing}")
+        inputs = inputs or {}
         unknown = set(inputs) - set(self.network.sources)
         if unknown:
             raise NetworkError("torch backend", "inputs", f"unknown sources {sorted(unknown)}")
         currents = currents or {}
         given = list(inputs.values()) + list(currents.values())
-        if not given:
-            raise NetworkError("torch backend", "inputs", "needs at least one input or current tensor (T, B, n)")
-        T, B = given[0].shape[:2]
+        if given:
+            T, B = given[0].shape[:2]
+        elif steps is not None:
+            T, B = steps, 1
+        else:
+            raise NetworkError("torch backend", "steps", "give the number of steps when no input or current "
+                               "tensor (T, B, n) is passed")
+        if steps is not None and steps != T:
+            raise NetworkError("torch backend", "steps", f"is {steps!r} but the input tensors have {T} steps")
+        inputs = dict(inputs)
+        for name in self.network.sources:
+            if name not in inputs:   # the description's own spikes, exactly as the engines draw them
+                inputs[name] = self._network_source(name, T, B)
         for name, x in currents.items():
             if name not in self.layers:
                 raise NetworkError("torch backend", "currents", f"unknown population {name!r}")
@@ -268,6 +279,30 @@ class TorchNetwork(nn.Module):
             spikes[name] = Z
             out_spikes[name], out_v[name] = Z, V
         return Outputs(out_spikes, out_v)
+
+    def _network_source(self, name: str, T: int, B: int) -> torch.Tensor:
+        """Spikes ``(T, B, n)`` of the description's source ``name`` at ``t_k = k dt``."""
+        import zlib
+
+        from snnsim.kernels.rng import bernoulli_table, stream_key
+        src = self.network.sources[name]
+        out = np.zeros((T, src.size))
+        if isinstance(src, SpikeSource):
+            k = np.rint(src.times / self.dt).astype(np.int64)
+            keep = k < T
+            np.add.at(out, (k[keep], src.indices[keep]), 1.0)    # a neuron listed twice fires twice
+        else:
+            # step n emits the spikes of t_{n+1} with p = rate(t_n) dt (docs/models.md)
+            prob = src.rate * self.dt
+            if src.rate_dt is not None:
+                per_sample = int(round(src.rate_dt / self.dt))
+                prob = prob[np.minimum(np.arange(T - 1) // per_sample, len(prob) - 1)]
+            prob = np.ascontiguousarray(np.broadcast_to(prob, (T - 1, src.size)), dtype=np.float64)
+            key = np.uint64(stream_key(np.uint64(self.network.seed), np.uint64(zlib.crc32(name.encode()))))
+            out[1:] = bernoulli_table(key, prob, 1)
+        layer_dtype = next(iter(self.layers.values())).v0.dtype if len(self.layers) else torch.float32
+        device = next(iter(self.layers.values())).v0.device if len(self.layers) else None
+        return torch.as_tensor(out, dtype=layer_dtype, device=device)[:, None, :].expand(T, B, -1)
 
     def _network_current(self, name: str, T: int, B: int) -> Optional[torch.Tensor]:
         """The injected currents the description declares for population ``name`` (``add_current``),

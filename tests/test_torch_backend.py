@@ -175,8 +175,10 @@ def test_what_the_torch_backend_cannot_train_is_named():
     net.add_population("a", 2, LIF())
     net.connect("in", "a", np.ones((2, 3)))
     model = TorchNetwork(net)
-    with pytest.raises(NetworkError, match="inputs.*no tensor for sources \\['in'\\]"):
+    with pytest.raises(NetworkError, match="steps.*give the number of steps"):
         model({})
+    with pytest.raises(NetworkError, match="steps.*is 7 but the input tensors have 4"):
+        model({"in": torch.zeros(4, 2, 3)}, steps=7)
     with pytest.raises(NetworkError, match="inputs\\['in'\\].*\\(T, B, 3\\).*\\(4, 2, 5\\)"):
         model({"in": torch.zeros(4, 2, 5)})
     with pytest.raises(NetworkError, match="learn_tau.*unknown populations \\['nope'\\]"):
@@ -216,3 +218,23 @@ def test_injected_currents_of_the_description_drive_the_torch_forward_as_the_eng
         fired += len(engine.spikes[name])
         assert int(out.spikes[name].sum()) == len(engine.spikes[name])
     assert fired > 10
+
+
+def test_sources_the_description_defines_are_drawn_as_the_engine_draws_them():
+    # no input tensors: spike-time and Poisson sources (constant and time-varying rates) emit
+    # their own spikes, from the same counter-based random numbers as the clock engine
+    net = Network(dt=1e-3, integration="exact", seed=9)
+    net.add_poisson("noise", 20, rate=150.0)
+    net.add_poisson("burst", 10, rate=np.array([0.0, 400.0, 50.0]), rate_dt=10e-3)
+    net.add_spike_source("cue", 2, [0.0, 3e-3, 3e-3, 7.4e-3], [1, 0, 0, 1])   # neuron 0 twice at 3 ms
+    net.add_population("h", 6, CubaLIF(tau_mem=10e-3, tau_syn=5e-3, v_th=0.5))
+    rng = np.random.default_rng(0)
+    for src, size in (("noise", 20), ("burst", 10), ("cue", 2)):
+        net.connect(src, "h", rng.uniform(0, 0.4, (6, size)), delay=2e-3 if src == "burst" else None)
+    net.probe_state("h", "v")
+    net.probe_spikes("h")
+    T = 40
+    engine = simulate(net, T * net.dt, dtype="float64", progress=False)
+    out = TorchNetwork(net, dtype="float64")(steps=T)
+    np.testing.assert_allclose(out.v["h"][:, 0].detach().numpy(), engine.traces["h.v"].values[1:], rtol=0, atol=1e-12)
+    assert int(out.spikes["h"].sum()) == len(engine.spikes["h"]) > 5
