@@ -445,14 +445,18 @@ def states_at(tbl, t, v_out, i_out):
 
 
 @njit(cache=True)
-def _sample(tbl, rec, t_next, t_end):
-    """Take every state sample due before ``t_next`` (and not after ``t_end``)."""
+def _sample(tbl, rec, t_next):
+    """Take every state sample due before ``t_next`` (all remaining ones when ``t_next`` is inf).
+
+    The schedule ``ks`` holds only this segment's samples, so the last one (``t0 + duration``
+    up to rounding) is taken once every event up to the end has been processed.
+    """
     m = rec.next[0]
     ks = rec.ks
     while m < ks.shape[0]:
         k = ks[m]
         ts = rec.t0 + k * rec.dt
-        if not (ts < t_next and ts <= t_end):
+        if not ts < t_next:
             break
         for c in range(rec.col_node.shape[0]):
             every = rec.col_every[c]
@@ -482,9 +486,10 @@ def run_events(t_end, tbl, syn, src, nq, dq, rec, cnt):
         t_del = dq.time[0] if dq.size[0] > 0 else INF
         t_node = key[0] if size[0] > 0 else INF
         t_next = min(t_del, t_node)
-        _sample(tbl, rec, t_next, t_end)
         if not t_next <= t_end:
+            _sample(tbl, rec, INF if t_end > -INF else -INF)
             return DONE
+        _sample(tbl, rec, t_next)
         totals[3] += 1
         if t_del <= t_node:  # deliver every synapse of the row that arrives now
             k = dq.syn[0]
