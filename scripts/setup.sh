@@ -10,3 +10,5 @@ if [ ! -x .venv/bin/python ]; then
     .venv/bin/python -m pip install -q --upgrade pip
 fi
 .venv/bin/python -m pip install -q -e ".[test]"
+# NEST: the independent oracle of the event engine (tests/test_event_nest.py); its tests skip without it
+.venv/bin/python -m pip install -q "nest-simulator>=3.6" || echo "setup: nest-simulator not installed; the NEST oracle tests will skip" >&2
