@@ -65,14 +65,17 @@ def neuron_table(net: Network, layout: lowering.Layout) -> np.ndarray:
         rows[:, ke.V] = init["v"]
         rows[:, ke.ISYN] = init.get("i_syn", 0.0)
         rows[:, ke.REF_UNTIL] = -np.inf
+        rows[:, ke.PRED] = np.inf
         rows[:, ke.TAU_M] = p["tau_mem"]
-        rows[:, ke.TAU_S] = p["tau_syn"] if "i_syn" in pop.model.state_variables else 0.0
+        has_current = "i_syn" in pop.model.state_variables
+        rows[:, ke.TAU_S] = p["tau_syn"] if has_current else 0.0
         rows[:, ke.R] = p["r"]
         current = p["i_bias"] + i_ext[lo:hi]
         if isinstance(pop.model, IF):
+            rows[:, ke.KIND] = ke.KIND_IF
             rows[:, ke.DRIVE] = p["r"] * current / p["tau_mem"]
         else:
-            rows[:, ke.LEAKY] = 1.0
+            rows[:, ke.KIND] = ke.KIND_CURRENT if has_current else ke.KIND_DELTA
             rows[:, ke.DRIVE] = p["v_leak"] + p["r"] * current
         if pop.model.spiking:
             rows[:, ke.V_TH] = p["v_th"]
@@ -100,7 +103,7 @@ def lower_synapses(net: Network, layout: lowering.Layout, dt: float) -> ke.Event
     """
     groups = [*layout.populations, *layout.sources]
     out_of = [[] for _ in groups]
-    pre_lo, row_off, syn_lo, to_v, w0, w_off, d0, d_off = ([] for _ in range(8))
+    pre_lo, row_off, syn_lo, w0, w_off, d0, d_off = ([] for _ in range(7))
     indptrs, posts, weights, delays = [], [], [], []
     n_rows = n_syn = n_w = n_d = 0
     for p, proj in enumerate(net.projections.values()):
@@ -109,7 +112,6 @@ def lower_synapses(net: Network, layout: lowering.Layout, dt: float) -> ke.Event
         pre_lo.append(layout.offsets[proj.pre])
         row_off.append(n_rows)
         syn_lo.append(n_syn)
-        to_v.append(1 if net.populations[proj.post].model.delta_synapses else 0)
         post = proj.indices.astype(np.int64) + layout.offsets[proj.post]
         w = np.broadcast_to(np.asarray(proj.weights, np.float64), (proj.n_synapses,))
         d = np.broadcast_to(np.asarray(dt if proj.delays is None else proj.delays, np.float64), (proj.n_synapses,))
@@ -139,7 +141,7 @@ def lower_synapses(net: Network, layout: lowering.Layout, dt: float) -> ke.Event
     cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
     post_dtype = np.int32 if layout.n_nodes < 2**31 else np.int64
     return ke.EventSynapses(grp_ptr, ints([p for x in out_of for p in x]), ints(pre_lo), ints(row_off),
-                            ints(syn_lo), ints(to_v), np.array(w0, np.float64), ints(w_off),
+                            ints(syn_lo), np.array(w0, np.float64), ints(w_off),
                             np.array(d0, np.float64), ints(d_off), cat(indptrs, np.int64), cat(posts, post_dtype),
                             cat(weights, np.float64), cat(delays, np.float64))
 
@@ -215,7 +217,14 @@ class Simulator:
         n_nodes = layout.n_nodes
         self.node_queue = ke.NodeQueue(np.full(n_nodes, np.inf), np.zeros(n_nodes, np.int64),
                                        np.full(n_nodes, -1, np.int64), np.zeros(1, np.int64))
-        self.delivery_queue = _delivery_queue(1024)
+        self.flight = ke.Flight(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024, np.int64),
+                                np.zeros(1024, np.int64), np.zeros(1, np.int64))
+        n = layout.n_neurons
+        self.window = ke.Window(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024), np.zeros(1024, np.int64),
+                                np.zeros(1024, np.int64), np.full(n, -1, np.int64), np.zeros(n, np.int64))
+        d_min = _shortest_delay(self.synapses)
+        # a window stays just under the shortest delay, so rounding never lets a spike reach its own window
+        self.clock = np.array([-1.0, d_min * (1.0 - 1e-9), np.inf])
         self.record_mask = lowering.recorded_mask(network, layout)
         sizes = [layout.sizes[name] for name in (*layout.populations, *layout.sources)]
         self.node_group = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
@@ -256,22 +265,21 @@ class Simulator:
         t_jit = time.perf_counter()
         with _compile_notice(progress):  # compile or load from the cache: no event is processed
             ke.initialise(*args, 0, 0)
-            ke.run_events(-np.inf, *args, self.delivery_queue, rec._replace(ks=rec.ks[:0]), counters)
+            ke.run_windows(-np.inf, *args, self.flight, self.window, rec._replace(ks=rec.ks[:0]), counters,
+                           self.clock.copy())
         jit_s = time.perf_counter() - t_jit
 
         t_loop = time.perf_counter()
         if not self._started:
             ke.initialise(*args, self.layout.n_neurons, len(self.sources.kind))
             self._started = True
-        while True:
-            status = ke.run_events(t_end, *args, self.delivery_queue, rec, counters)
-            if status == ke.DONE:
-                break
-            if status == ke.GROW_DELIVERIES:
-                self.delivery_queue = _delivery_queue(2 * len(self.delivery_queue.time), self.delivery_queue)
-            else:
-                used = int(rec.count[0])
-                rec = rec._replace(times=_grow(rec.times, used), nodes=_grow(rec.nodes, used))
+        if len(rec.ks) and rec.ks[0] == 0:  # the state at the start, before any event at that time
+            ke.sample_at(self.table, rec, 0)
+            rec.next[0] = 1
+        out = ke.run_windows(t_end, *args, self.flight, self.window, rec, counters, self.clock)
+        self.flight = ke.Flight(*out[:4], self.flight.count)
+        self.window = ke.Window(*out[4:9], self.window.head, self.window.touched)
+        rec = rec._replace(times=out[9], nodes=out[10])
         loop_s = time.perf_counter() - t_loop
         self.t = t_end
         return self._results(t0, duration, rec, counters, probe_cols, jit_s, loop_s, time.perf_counter() - t_wall)
@@ -306,7 +314,8 @@ class Simulator:
     def _results(self, t0, duration, rec, cnt, probe_cols, jit_s, loop_s, wall_s) -> Results:
         layout, net = self.layout, self.network
         count = int(rec.count[0])
-        times, nodes = rec.times[:count], rec.nodes[:count]
+        order = np.lexsort((rec.nodes[:count], rec.times[:count]))  # windows record target by target
+        times, nodes = rec.times[:count][order], rec.nodes[:count][order]
         spiking = tuple(name for name, pop in net.populations.items() if pop.model.spiking)
         res = Results(NAME, self.dt, "exact", "float64", t0, duration, dict(layout.sizes),
                       neuron_populations=layout.populations, spiking_populations=spiking)
@@ -325,25 +334,17 @@ class Simulator:
         names = (*layout.populations, *layout.sources)
         res.spike_counts = {name: int(c) for name, c in zip(names, cnt.per_group)}
         res.counters = {"steps": 0, "neuron_spikes": int(cnt.totals[0]), "syn_events": int(cnt.totals[1]),
-                        "source_spikes": int(cnt.totals[2]), "queue_events": int(cnt.totals[3]), "wall_s": wall_s,
+                        "source_spikes": int(cnt.totals[2]), "windows": int(cnt.totals[3]), "wall_s": wall_s,
                         "loop_s": loop_s, "jit_s": jit_s, "build_s": self.build_s if t0 == 0 else 0.0}
         return res
 
 
-def _delivery_queue(capacity: int, old: ke.DeliveryQueue | None = None) -> ke.DeliveryQueue:
-    dq = ke.DeliveryQueue(np.zeros(capacity), np.zeros(capacity), np.zeros(capacity, np.int64),
-                          np.zeros(capacity, np.int64), np.zeros(capacity, np.int64), np.zeros(1, np.int64))
-    if old is not None:
-        n = int(old.size[0])
-        for new, prev in zip(dq, old):
-            new[:n] = prev[:n]
-    return dq
-
-
-def _grow(arr: np.ndarray, used: int) -> np.ndarray:
-    out = np.zeros(2 * len(arr), arr.dtype)
-    out[:used] = arr[:used]
-    return out
+def _shortest_delay(syn: ke.EventSynapses) -> float:
+    """The shortest synaptic delay (s); inf without synapses."""
+    shared = syn.d0[(syn.d_off < 0) & (np.diff(syn.indptr[syn.row_off].tolist() + [len(syn.post)]) > 0)]
+    parts = [shared] + ([syn.delay] if len(syn.delay) else [])
+    values = np.concatenate(parts) if parts else np.zeros(0)
+    return float(values.min()) if len(values) else np.inf
 
 
 def run(network: Network, duration: float, *, dt: float | None = None, integration: str | None = None,

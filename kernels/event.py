@@ -28,7 +28,8 @@ table (one row per neuron: one or two cache lines per random access), columns
 named below. ``DRIVE`` is the asymptote ``v_leak + r (i_bias + i_ext)`` (V) of a
 leaky neuron, and the slope ``r (i_bias + i_ext) / tau_mem`` (V/s) of an IF.
 ``TAU_S`` is 0 for instantaneous synapses. ``V_TH`` is +inf for a leaky
-integrator that never fires. ``REF_UNTIL`` is the end of the refractory period
+integrator that never fires. ``PRED`` is the neuron's predicted next spike time
+(its key in the node queue, inf when it has none). ``REF_UNTIL`` is the end of the refractory period
 (``-inf`` when none): on ``(t_spike, REF_UNTIL]`` ``v`` is held and jumps of
 ``v`` are dropped; synaptic current keeps decaying and receiving.
 
@@ -58,21 +59,22 @@ from numba import njit
 from .rng import uniform
 
 # columns of the neuron table
-V, ISYN, T_LAST, REF_UNTIL, TAU_M, TAU_S, DRIVE, R, V_TH, V_RESET, V_SUB, T_REF, SUBTRACT, LEAKY = range(14)
+# (what a delivery to a LIF reads sits in the first 64-byte line of a row)
+V, T_LAST, REF_UNTIL, TAU_M, DRIVE, V_TH, PRED, KIND, ISYN, TAU_S, R, V_RESET, V_SUB, T_REF, SUBTRACT = range(15)
 N_COLS = 16  # padded to 128 bytes per neuron
+#: ``KIND``: leaky with instantaneous synapses (LIF, LI), IF, leaky with a synaptic current (CubaLIF, LI)
+KIND_DELTA, KIND_IF, KIND_CURRENT = 0.0, 1.0, 2.0
 
 SOURCE_POISSON, SOURCE_TIMED = 0, 1
-#: what :func:`run_events` returns
-DONE, GROW_DELIVERIES, GROW_RECORDER = 0, 1, 2
 INF = np.inf
 
 #: projections: per source/population group ``g`` the projections leaving it are
 #: ``grp_proj[grp_ptr[g]:grp_ptr[g + 1]]``; per projection ``p``: ``pre_lo`` (first global
 #: node of its presynaptic group), ``row_off`` (its first row in ``indptr``), ``syn_lo``
-#: (its first synapse), ``to_v`` (1: a spike jumps ``v``, 0: it jumps ``i_syn``), ``w0``/``w_off``
+#: (its first synapse), ``w0``/``w_off``
 #: and ``d0``/``d_off`` (one shared weight/delay when the offset is -1, else per synapse
 #: ``weight[w_off + k - syn_lo]``, ``delay[d_off + k - syn_lo]``, delays in s, rows sorted by delay)
-EventSynapses = namedtuple("EventSynapses", "grp_ptr grp_proj pre_lo row_off syn_lo to_v w0 w_off d0 d_off "
+EventSynapses = namedtuple("EventSynapses", "grp_ptr grp_proj pre_lo row_off syn_lo w0 w_off d0 d_off "
                                             "indptr post weight delay")
 #: source neurons, indexed by ``node - n_neurons``: kind; Poisson: rate table slice (``off``,
 #: ``n_rows``, ``n_cols``, column ``col``, sample interval ``rate_dt``, 0 for constant), random
@@ -81,15 +83,23 @@ EventSynapses = namedtuple("EventSynapses", "grp_ptr grp_proj pre_lo row_off syn
 EventSources = namedtuple("EventSources", "kind off n_rows n_cols col rate_dt table key index count times tptr tend")
 #: the node queue (indexed heap): ``key/node`` in heap order, ``pos[node]`` (-1: absent), ``size[0]``
 NodeQueue = namedtuple("NodeQueue", "key node pos size")
-#: the delivery queue (heap): arrival time, spike time, next synapse, row end, projection; ``size[0]``
-DeliveryQueue = namedtuple("DeliveryQueue", "time t_spike syn end proj size")
-#: spikes of recorded nodes (``mask``) and state samples: union of sample times
-#: ``t0 + ks[m] * dt``, per column (neuron, variable 0 = v / 1 = i_syn, every, out offset);
-#: ``next[0]`` is the next sample to take
+#: spikes in flight (growable, first ``count[0]`` used): spike time, next synapse of its row to
+#: deliver, row end, projection
+Flight = namedtuple("Flight", "t_spike cursor end proj count")
+#: scratch of one window (growable): per delivery arrival time, target, weight, next delivery to the
+#: same target (linked lists from ``head[target]``, -1 when none) and a sort buffer ``order``;
+#: ``touched`` lists the targets of the window
+Window = namedtuple("Window", "time target weight next order head touched")
+#: spikes of recorded nodes (``mask``; ``times/nodes`` growable, ``count[0]`` used) and state samples:
+#: union of sample times ``t0 + ks[m] * dt``, per column (neuron, variable 0 = v / 1 = i_syn, every,
+#: out offset); ``next[0]`` is the next sample to take
 EventRecorder = namedtuple("EventRecorder", "mask times nodes count t0 dt ks next col_node col_var col_every "
                                             "col_off out")
-#: ``totals``: [neuron spikes, synaptic events, source spikes, queue events]; spikes per group
+#: ``totals``: [neuron spikes, synaptic events, source spikes, windows]; spikes per group
 EventCounters = namedtuple("EventCounters", "totals node_group per_group")
+#: ``[T, W, next_arrival]``: the end of the last window processed (s), the window length (s, just
+#: under the shortest delay; inf without synapses) and the earliest arrival still in flight (s)
+CLOCK_T, CLOCK_W, CLOCK_NEXT_ARRIVAL = 0, 1, 2
 
 
 # ------------------------------------------------------------------ closed forms
@@ -110,25 +120,32 @@ def synaptic_kernel(s, tau_m, tau_s):
     return tau_s * (math.exp(-s / tau_s) - math.exp(-s / tau_m)) / d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def free_v(tbl, j, s, v0, i0):
     """``v`` of neuron ``j`` after ``s`` seconds of free evolution from ``(v0, i0)`` (no refractoriness)."""
     drive = tbl[j, DRIVE]
-    if tbl[j, LEAKY] == 0.0:
+    kind = tbl[j, KIND]
+    if kind == KIND_IF:
         return v0 + drive * s
     tau_m = tbl[j, TAU_M]
     v = drive + (v0 - drive) * math.exp(-s / tau_m)
-    tau_s = tbl[j, TAU_S]
-    if tau_s > 0.0 and i0 != 0.0:
-        v += tbl[j, R] * i0 * synaptic_kernel(s, tau_m, tau_s)
+    if kind == KIND_CURRENT and i0 != 0.0:
+        v += tbl[j, R] * i0 * synaptic_kernel(s, tau_m, tbl[j, TAU_S])
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def state_at(tbl, j, t):
     """``(v, i_syn)`` of neuron ``j`` at ``t >= T_LAST`` without changing it (refractoriness included)."""
     t0 = tbl[j, T_LAST]
     v0 = tbl[j, V]
+    if tbl[j, KIND] != KIND_CURRENT:  # no synaptic current: only v
+        if t <= t0:
+            return v0, 0.0
+        ref_until = tbl[j, REF_UNTIL]
+        if ref_until >= t:
+            return v0, 0.0
+        return free_v(tbl, j, t - max(t0, ref_until), v0, 0.0), 0.0
     i0 = tbl[j, ISYN]
     if t <= t0:
         return v0, i0
@@ -186,14 +203,15 @@ def time_to_threshold(tbl, j, v0, i0):
     if not v_th < INF:
         return INF
     drive = tbl[j, DRIVE]
-    if tbl[j, LEAKY] == 0.0:
+    kind = tbl[j, KIND]
+    if kind == KIND_IF:
         return (v_th - v0) / drive if drive > 0.0 else INF
     tau_m = tbl[j, TAU_M]
-    tau_s = tbl[j, TAU_S]
-    if tau_s == 0.0 or i0 == 0.0:
+    if kind != KIND_CURRENT or i0 == 0.0:
         if drive > v_th:
             return tau_m * math.log((drive - v0) / (drive - v_th))
         return INF
+    tau_s = tbl[j, TAU_S]
     a = tbl[j, R] * i0
     d = tau_s - tau_m
     q = (drive - v0 + a) / (a * tau_m)  # G(s*) = q at the extremum
@@ -223,30 +241,33 @@ def time_to_threshold(tbl, j, v0, i0):
     return INF  # D exceeds v_th by less than rounding
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_spike(tbl, j, t):
     """Predicted spike time of neuron ``j``, whose state is committed at ``t``; inf without one."""
     v_th = tbl[j, V_TH]
     if not v_th < INF:
         return INF
     v = tbl[j, V]
-    i = tbl[j, ISYN]
+    current = tbl[j, KIND] == KIND_CURRENT
+    i = tbl[j, ISYN] if current else 0.0
     start = t
     ref_until = tbl[j, REF_UNTIL]
     if ref_until > t:
         start = ref_until
-        i = _decay(i, ref_until - t, tbl[j, TAU_S])
+        if current:
+            i = _decay(i, ref_until - t, tbl[j, TAU_S])
     if v > v_th:
         return start
     return start + time_to_threshold(tbl, j, v, i)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def advance(tbl, j, t):
     """Commit neuron ``j``'s state at time ``t``."""
     v, i = state_at(tbl, j, t)
     tbl[j, V] = v
-    tbl[j, ISYN] = i
+    if tbl[j, KIND] == KIND_CURRENT:
+        tbl[j, ISYN] = i
     tbl[j, T_LAST] = t
 
 
@@ -329,63 +350,12 @@ def node_schedule(key, node, pos, size, n, when):
         _node_sift(key, node, pos, last, i)
 
 
-# ------------------------------------------------------------------ delivery queue (heap)
-@njit(cache=True)
-def _dq_swap(dq, a, b):
-    for arr in (dq.time, dq.t_spike):
-        x = arr[a]
-        arr[a] = arr[b]
-        arr[b] = x
-    for arr in (dq.syn, dq.end, dq.proj):
-        y = arr[a]
-        arr[a] = arr[b]
-        arr[b] = y
-
-
-@njit(cache=True)
-def _dq_down(dq, i):
-    size = dq.size[0]
-    time = dq.time
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        child = left
-        if left + 1 < size and time[left + 1] < time[left]:
-            child = left + 1
-        if time[child] < time[i]:
-            _dq_swap(dq, i, child)
-            i = child
-        else:
-            break
-
-
-@njit(cache=True)
-def delivery_push(dq, when, t_spike, syn, end, proj):
-    i = dq.size[0]
-    dq.size[0] = i + 1
-    dq.time[i] = when
-    dq.t_spike[i] = t_spike
-    dq.syn[i] = syn
-    dq.end[i] = end
-    dq.proj[i] = proj
-    time = dq.time
-    while i > 0:
-        parent = (i - 1) >> 1
-        if time[i] < time[parent]:
-            _dq_swap(dq, i, parent)
-            i = parent
-        else:
-            break
-
-
-@njit(cache=True)
-def _dq_pop(dq):
-    last = dq.size[0] - 1
-    dq.size[0] = last
-    if last > 0:
-        _dq_swap(dq, 0, last)
-        _dq_down(dq, 0)
+@njit(cache=True, inline="always")
+def set_prediction(tbl, nq, j, when):
+    """Neuron ``j``'s next spike is predicted at ``when`` (inf: none); the node queue follows."""
+    if when != tbl[j, PRED]:
+        tbl[j, PRED] = when
+        node_schedule(nq.key, nq.node, nq.pos, nq.size, j, when)
 
 
 # ------------------------------------------------------------------ sources
@@ -430,7 +400,7 @@ def initialise(tbl, syn, src, nq, n_neurons, n_sources):
     """Schedule the first predicted spike of neurons ``[0, n_neurons)`` and the first spike of source
     neurons ``[0, n_sources)`` (at t = 0). ``syn`` is unused; it keeps the argument list of :func:`run_events`."""
     for j in range(n_neurons):
-        node_schedule(nq.key, nq.node, nq.pos, nq.size, j, next_spike(tbl, j, 0.0))
+        set_prediction(tbl, nq, j, next_spike(tbl, j, 0.0))
     for m in range(n_sources):
         node_schedule(nq.key, nq.node, nq.pos, nq.size, tbl.shape[0] + m, source_next(src, m, 0.0))
 
@@ -445,116 +415,236 @@ def states_at(tbl, t, v_out, i_out):
 
 
 @njit(cache=True)
-def _sample(tbl, rec, t_next):
-    """Take every state sample due before ``t_next`` (all remaining ones when ``t_next`` is inf).
-
-    The schedule ``ks`` holds only this segment's samples, so the last one (``t0 + duration``
-    up to rounding) is taken once every event up to the end has been processed.
-    """
-    m = rec.next[0]
-    ks = rec.ks
-    while m < ks.shape[0]:
-        k = ks[m]
-        ts = rec.t0 + k * rec.dt
-        if not ts < t_next:
-            break
-        for c in range(rec.col_node.shape[0]):
-            every = rec.col_every[c]
-            if k % every == 0:
-                v, i = state_at(tbl, rec.col_node[c], ts)
-                rec.out[rec.col_off[c] + k // every] = v if rec.col_var[c] == 0 else i
-        m += 1
-    rec.next[0] = m
+def grown(arr, need):
+    """``arr`` if it holds ``need`` items, else a copy at least twice as long."""
+    n = arr.shape[0]
+    if need <= n:
+        return arr
+    out = np.empty(max(2 * n, need, 16), arr.dtype)
+    out[:n] = arr
+    return out
 
 
 @njit(cache=True)
-def run_events(t_end, tbl, syn, src, nq, dq, rec, cnt):
-    """Process every event with time ``<= t_end`` in time order (deliveries before spikes at equal times).
+def sample_at(tbl, rec, m):
+    """Take state sample ``m`` (time ``t0 + ks[m] dt``) of every column due then."""
+    k = rec.ks[m]
+    ts = rec.t0 + k * rec.dt
+    for c in range(rec.col_node.shape[0]):
+        every = rec.col_every[c]
+        if k % every == 0:
+            v, i = state_at(tbl, rec.col_node[c], ts)
+            rec.out[rec.col_off[c] + k // every] = v if rec.col_var[c] == 0 else i
 
-    Returns ``DONE``, or ``GROW_DELIVERIES``/``GROW_RECORDER`` when the next event might overflow
-    that array (the caller grows it and calls again; nothing is lost).
+
+@njit(cache=True)
+def _emit(n, t, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec):
+    """Node ``n`` spikes at ``t``: count, record and put one entry per outgoing row in flight.
+
+    Returns the (possibly grown) flight and recorder arrays, their fill and the earliest arrival.
     """
-    n_neurons = tbl.shape[0]
-    key, node, pos, size = nq
-    max_out = 0
-    for g in range(syn.grp_ptr.shape[0] - 1):
-        max_out = max(max_out, syn.grp_ptr[g + 1] - syn.grp_ptr[g])
-    rec_cap = rec.times.shape[0]
-    dq_cap = dq.time.shape[0]
+    g = cnt.node_group[n]
+    cnt.per_group[g] += 1
+    if rec.mask[n]:
+        c = rec.count[0]
+        rec_t = grown(rec_t, c + 1)
+        rec_n = grown(rec_n, c + 1)
+        rec_t[c] = t
+        rec_n[c] = n
+        rec.count[0] = c + 1
+    q0 = syn.grp_ptr[g]
+    q1 = syn.grp_ptr[g + 1]
+    if q1 > q0:
+        fl_t = grown(fl_t, n_fl + q1 - q0)
+        fl_c = grown(fl_c, n_fl + q1 - q0)
+        fl_e = grown(fl_e, n_fl + q1 - q0)
+        fl_p = grown(fl_p, n_fl + q1 - q0)
+    for q in range(q0, q1):
+        p = syn.grp_proj[q]
+        row = syn.row_off[p] + n - syn.pre_lo[p]
+        first = syn.indptr[row]
+        last = syn.indptr[row + 1]
+        if first < last:
+            fl_t[n_fl] = t
+            fl_c[n_fl] = first
+            fl_e[n_fl] = last
+            fl_p[n_fl] = p
+            n_fl += 1
+            d = syn.d0[p] if syn.d_off[p] < 0 else syn.delay[syn.d_off[p] + first - syn.syn_lo[p]]
+            next_arrival = min(next_arrival, t + d)
+    return fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n
+
+
+@njit(cache=True)
+def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
+    """Process every event up to ``t_end`` (s), window by window; returns the grown arrays
+    ``(flight t_spike, cursor, end, proj, window time, target, weight, next, order, recorder times, nodes)``.
+
+    A window ``(T, T_end]`` is never longer than the shortest delay, so every delivery that
+    arrives in it comes from a spike before it: the window's deliveries are all known when it
+    starts, and neurons are independent inside it. Each window (1) moves the deliveries that
+    arrive in it out of the spikes in flight, (2) groups them by target, (3) takes each target
+    through its deliveries in time order, firing wherever its predicted spike comes first
+    (inputs at equal times before the spike), and sets its next predicted spike once, (4) fires
+    the neurons and sources whose next spike from the node queue falls in the window. A window
+    starts where the earliest pending event is and ends at most one window length later, at
+    the next state sample, or at ``t_end``.
+    """
+    key = nq.key
+    node = nq.node
+    pos = nq.pos
+    size = nq.size
+    fl_t, fl_c, fl_e, fl_p = flight.t_spike, flight.cursor, flight.end, flight.proj
+    n_fl = flight.count[0]
+    wb_t, wb_j, wb_w, wb_next, order = win.time, win.target, win.weight, win.next, win.order
+    head = win.head
+    touched = win.touched
+    rec_t, rec_n = rec.times, rec.nodes
     totals = cnt.totals
-    while True:
-        t_del = dq.time[0] if dq.size[0] > 0 else INF
-        t_node = key[0] if size[0] > 0 else INF
-        t_next = min(t_del, t_node)
-        if not t_next <= t_end:
-            _sample(tbl, rec, INF if t_end > -INF else -INF)
-            return DONE
-        _sample(tbl, rec, t_next)
+    # plain arrays in the hot loops: reading a tuple field there costs reference counting
+    post, weight, delay = syn.post, syn.weight, syn.delay
+    w0, w_off_of, d0, d_off_of, syn_lo = syn.w0, syn.w_off, syn.d0, syn.d_off, syn.syn_lo
+    n_neurons = tbl.shape[0]
+    width = clock[CLOCK_W]
+    t_lo = clock[CLOCK_T]
+    next_arrival = clock[CLOCK_NEXT_ARRIVAL]
+    m = rec.next[0]
+    n_samples = rec.ks.shape[0]
+    while t_lo < t_end:
+        t_sample = rec.t0 + rec.ks[m] * rec.dt if m < n_samples else INF
+        earliest = min(key[0] if size[0] > 0 else INF, next_arrival)
+        t_hi = min(earliest + width, t_sample, t_end)
         totals[3] += 1
-        if t_del <= t_node:  # deliver every synapse of the row that arrives now
-            k = dq.syn[0]
-            end = dq.end[0]
-            p = dq.proj[0]
-            t = t_del
-            to_v = syn.to_v[p] != 0
-            shared_w = syn.w_off[p] < 0
-            w = syn.w0[p]
-            base = syn.syn_lo[p]
-            if syn.d_off[p] < 0:
-                stop = end
-            else:
-                d_first = syn.delay[syn.d_off[p] + k - base]
-                stop = k + 1
-                while stop < end and syn.delay[syn.d_off[p] + stop - base] == d_first:
-                    stop += 1
-            for s in range(k, stop):
-                j = syn.post[s]
-                if not shared_w:
-                    w = syn.weight[syn.w_off[p] + s - base]
-                advance(tbl, j, t)
-                if to_v:
-                    if t > tbl[j, REF_UNTIL]:
-                        tbl[j, V] += w
+        # (1) deliveries arriving in (t_lo, t_hi]
+        bound = 0
+        for e in range(n_fl):
+            bound += fl_e[e] - fl_c[e]
+        if bound > wb_t.shape[0]:
+            wb_t = grown(wb_t, bound)
+            wb_j = grown(wb_j, bound)
+            wb_w = grown(wb_w, bound)
+            wb_next = grown(wb_next, bound)
+            order = grown(order, bound)
+        n_del = 0
+        kept = 0
+        next_arrival = INF
+        for e in range(n_fl):
+            p = fl_p[e]
+            t_spike = fl_t[e]
+            c = fl_c[e]
+            end = fl_e[e]
+            base = syn_lo[p]
+            w_off = w_off_of[p]
+            shared_w = w0[p]
+            if d_off_of[p] < 0:
+                arrival = t_spike + d0[p]
+                if arrival <= t_hi:
+                    for s in range(c, end):
+                        wb_t[n_del] = arrival
+                        wb_j[n_del] = post[s]
+                        wb_w[n_del] = shared_w if w_off < 0 else weight[w_off + s - base]
+                        n_del += 1
+                    c = end
                 else:
-                    tbl[j, ISYN] += w
-                node_schedule(key, node, pos, size, j, next_spike(tbl, j, t))
-            totals[1] += stop - k
-            if stop < end:  # the row's next delay: reuse the entry
-                dq.time[0] = dq.t_spike[0] + syn.delay[syn.d_off[p] + stop - base]
-                dq.syn[0] = stop
-                _dq_down(dq, 0)
+                    next_arrival = min(next_arrival, arrival)
             else:
-                _dq_pop(dq)
-            continue
-        # a node fires
-        if rec.count[0] + 1 > rec_cap:
-            return GROW_RECORDER
-        if dq.size[0] + max_out > dq_cap:
-            return GROW_DELIVERIES
-        n = node[0]
-        t = t_node
-        if n < n_neurons:
-            fire(tbl, n, t)
-            totals[0] += 1
-            node_schedule(key, node, pos, size, n, next_spike(tbl, n, t))
-        else:
-            m = n - n_neurons
-            totals[2] += 1
-            if src.kind[m] == SOURCE_TIMED:
-                src.tptr[m] += 1
-            node_schedule(key, node, pos, size, n, source_next(src, m, t))
-        g = cnt.node_group[n]
-        cnt.per_group[g] += 1
-        if rec.mask[n]:
-            c = rec.count[0]
-            rec.times[c] = t
-            rec.nodes[c] = n
-            rec.count[0] = c + 1
-        for q in range(syn.grp_ptr[g], syn.grp_ptr[g + 1]):
-            p = syn.grp_proj[q]
-            row = syn.row_off[p] + n - syn.pre_lo[p]
-            first = syn.indptr[row]
-            last = syn.indptr[row + 1]
-            if first < last:
-                d = syn.d0[p] if syn.d_off[p] < 0 else syn.delay[syn.d_off[p] + first - syn.syn_lo[p]]
-                delivery_push(dq, t + d, t, first, last, p)
+                d_off = d_off_of[p] - base
+                while c < end:
+                    arrival = t_spike + delay[d_off + c]
+                    if arrival > t_hi:
+                        next_arrival = min(next_arrival, arrival)
+                        break
+                    wb_t[n_del] = arrival
+                    wb_j[n_del] = post[c]
+                    wb_w[n_del] = shared_w if w_off < 0 else weight[w_off + c - base]
+                    n_del += 1
+                    c += 1
+            if c < end:
+                fl_t[kept] = t_spike
+                fl_c[kept] = c
+                fl_e[kept] = end
+                fl_p[kept] = p
+                kept += 1
+        n_fl = kept
+        totals[1] += n_del
+        # (2) group by target; reading both cache lines of each target's row here (independent
+        # loads the CPU overlaps) brings them in before (3) works on them: 2.3x faster on a
+        # 100 k-neuron network whose table (12.8 MB) does not fit in cache
+        n_touched = 0
+        warm = 0.0
+        for i in range(n_del):
+            j = wb_j[i]
+            if head[j] < 0:
+                touched[n_touched] = j
+                n_touched += 1
+                warm += tbl[j, T_LAST] + tbl[j, ISYN]
+            wb_next[i] = head[j]
+            head[j] = i
+        if warm != warm:  # only for a NaN state; keeps the compiler from dropping the loads
+            totals[3] += 0 * n_touched + 1
+        # (3) each target through its deliveries in time order
+        at = 0
+        for q in range(n_touched):
+            j = touched[q]
+            first = at
+            i = head[j]
+            while i >= 0:  # insertion sort by arrival time
+                k = at
+                while k > first and wb_t[order[k - 1]] > wb_t[i]:
+                    order[k] = order[k - 1]
+                    k -= 1
+                order[k] = i
+                at += 1
+                i = wb_next[i]
+            head[j] = -1
+            pred = tbl[j, PRED]
+            for k in range(first, at):
+                i = order[k]
+                t = wb_t[i]
+                while pred < t:
+                    fire(tbl, j, pred)
+                    totals[0] += 1
+                    fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n = _emit(
+                        j, pred, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec)
+                    pred = next_spike(tbl, j, pred)
+                advance(tbl, j, t)
+                if tbl[j, KIND] == KIND_CURRENT:
+                    tbl[j, ISYN] += wb_w[i]
+                elif t > tbl[j, REF_UNTIL]:  # instantaneous synapse: jump v unless refractory
+                    tbl[j, V] += wb_w[i]
+                pred = next_spike(tbl, j, t)
+            while pred <= t_hi:
+                fire(tbl, j, pred)
+                totals[0] += 1
+                fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n = _emit(
+                    j, pred, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec)
+                pred = next_spike(tbl, j, pred)
+            set_prediction(tbl, nq, j, pred)
+        # (4) nodes whose next spike falls in the window
+        while size[0] > 0 and key[0] <= t_hi:
+            n = node[0]
+            t = key[0]
+            if n < n_neurons:
+                fire(tbl, n, t)
+                totals[0] += 1
+                set_prediction(tbl, nq, n, next_spike(tbl, n, t))
+            else:
+                s_m = n - n_neurons
+                totals[2] += 1
+                if src.kind[s_m] == SOURCE_TIMED:
+                    src.tptr[s_m] += 1
+                node_schedule(key, node, pos, size, n, source_next(src, s_m, t))
+            fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n = _emit(
+                n, t, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec)
+        t_lo = t_hi
+        if t_hi == t_sample:
+            sample_at(tbl, rec, m)
+            m += 1
+    while m < n_samples:  # the last sample may lie an ulp past t_end
+        sample_at(tbl, rec, m)
+        m += 1
+    rec.next[0] = m
+    clock[CLOCK_T] = t_lo
+    clock[CLOCK_NEXT_ARRIVAL] = next_arrival
+    flight.count[0] = n_fl
+    return fl_t, fl_c, fl_e, fl_p, wb_t, wb_j, wb_w, wb_next, order, rec_t, rec_n
