@@ -221,7 +221,9 @@ class Simulator:
                                 np.zeros(1024, np.int64), np.zeros(1, np.int64))
         n = layout.n_neurons
         self.window = ke.Window(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024), np.zeros(1024, np.int64),
-                                np.zeros(1024, np.int64), np.full(n, -1, np.int64), np.zeros(n, np.int64))
+                                np.zeros(1024, np.int64), np.zeros(256), np.zeros(256, np.int64),
+                                np.full(n, -1, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64),
+                                np.zeros(n, np.int64))
         d_min = _shortest_delay(self.synapses)
         # a window stays just under the shortest delay, so rounding never lets a spike reach its own window
         self.clock = np.array([-1.0, d_min * (1.0 - 1e-9), np.inf])
@@ -278,8 +280,9 @@ class Simulator:
             rec.next[0] = 1
         out = ke.run_windows(t_end, *args, self.flight, self.window, rec, counters, self.clock)
         self.flight = ke.Flight(*out[:4], self.flight.count)
-        self.window = ke.Window(*out[4:9], self.window.head, self.window.touched)
-        rec = rec._replace(times=out[9], nodes=out[10])
+        self.window = self.window._replace(time=out[4], target=out[5], weight=out[6], next=out[7], order=out[8],
+                                           spike_time=out[9], spike_node=out[10])
+        rec = rec._replace(times=out[11], nodes=out[12])
         loop_s = time.perf_counter() - t_loop
         self.t = t_end
         return self._results(t0, duration, rec, counters, probe_cols, jit_s, loop_s, time.perf_counter() - t_wall)

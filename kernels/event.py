@@ -86,10 +86,11 @@ NodeQueue = namedtuple("NodeQueue", "key node pos size")
 #: spikes in flight (growable, first ``count[0]`` used): spike time, next synapse of its row to
 #: deliver, row end, projection
 Flight = namedtuple("Flight", "t_spike cursor end proj count")
-#: scratch of one window (growable): per delivery arrival time, target, weight, next delivery to the
-#: same target (linked lists from ``head[target]``, -1 when none) and a sort buffer ``order``;
-#: ``touched`` lists the targets of the window
-Window = namedtuple("Window", "time target weight next order head touched")
+#: scratch of one window: per delivery arrival time, target, weight, next delivery to the same
+#: target (linked lists from ``head[target]``, -1 when none) and a sort buffer ``order`` (growable);
+#: the spikes of the window (growable); per neuron ``head``, and ``touched`` lists the targets of the
+#: window, whose deliveries are ``order[span_lo[q]:span_hi[q]]``
+Window = namedtuple("Window", "time target weight next order spike_time spike_node head touched span_lo span_hi")
 #: spikes of recorded nodes (``mask``; ``times/nodes`` growable, ``count[0]`` used) and state samples:
 #: union of sample times ``t0 + ks[m] * dt``, per column (neuron, variable 0 = v / 1 = i_syn, every,
 #: out offset); ``next[0]`` is the next sample to take
@@ -134,18 +135,11 @@ def free_v(tbl, j, s, v0, i0):
     return v
 
 
-@njit(cache=True, inline="always")
-def state_at(tbl, j, t):
-    """``(v, i_syn)`` of neuron ``j`` at ``t >= T_LAST`` without changing it (refractoriness included)."""
+@njit(cache=True)
+def _state_at_current(tbl, j, t):
+    """:func:`state_at` for a neuron with a synaptic current (kept apart: see there)."""
     t0 = tbl[j, T_LAST]
     v0 = tbl[j, V]
-    if tbl[j, KIND] != KIND_CURRENT:  # no synaptic current: only v
-        if t <= t0:
-            return v0, 0.0
-        ref_until = tbl[j, REF_UNTIL]
-        if ref_until >= t:
-            return v0, 0.0
-        return free_v(tbl, j, t - max(t0, ref_until), v0, 0.0), 0.0
     i0 = tbl[j, ISYN]
     if t <= t0:
         return v0, i0
@@ -159,6 +153,25 @@ def state_at(tbl, j, t):
         start = ref_until
     s = t - start
     return free_v(tbl, j, s, v0, i0), _decay(i0, s, tau_s)
+
+
+@njit(cache=True, inline="always")
+def state_at(tbl, j, t):
+    """``(v, i_syn)`` of neuron ``j`` at ``t >= T_LAST`` without changing it (refractoriness included).
+
+    Neurons without a synaptic current read only the first cache line of their row; the
+    current-synapse case is a separate call so the compiler cannot hoist its loads into this path.
+    """
+    if tbl[j, KIND] == KIND_CURRENT:
+        return _state_at_current(tbl, j, t)
+    t0 = tbl[j, T_LAST]
+    v0 = tbl[j, V]
+    if t <= t0:
+        return v0, 0.0
+    ref_until = tbl[j, REF_UNTIL]
+    if ref_until >= t:
+        return v0, 0.0
+    return free_v(tbl, j, t - max(t0, ref_until), v0, 0.0), 0.0
 
 
 @njit(cache=True)
@@ -241,24 +254,43 @@ def time_to_threshold(tbl, j, v0, i0):
     return INF  # D exceeds v_th by less than rounding
 
 
+@njit(cache=True)
+def _next_spike_current(tbl, j, t):
+    """:func:`next_spike` for a neuron with a synaptic current."""
+    v_th = tbl[j, V_TH]
+    v = tbl[j, V]
+    i = tbl[j, ISYN]
+    start = t
+    ref_until = tbl[j, REF_UNTIL]
+    if ref_until > t:
+        start = ref_until
+        i = _decay(i, ref_until - t, tbl[j, TAU_S])
+    if v > v_th:
+        return start
+    return start + time_to_threshold(tbl, j, v, i)
+
+
 @njit(cache=True, inline="always")
 def next_spike(tbl, j, t):
     """Predicted spike time of neuron ``j``, whose state is committed at ``t``; inf without one."""
     v_th = tbl[j, V_TH]
     if not v_th < INF:
         return INF
+    if tbl[j, KIND] == KIND_CURRENT:
+        return _next_spike_current(tbl, j, t)
     v = tbl[j, V]
-    current = tbl[j, KIND] == KIND_CURRENT
-    i = tbl[j, ISYN] if current else 0.0
     start = t
     ref_until = tbl[j, REF_UNTIL]
     if ref_until > t:
         start = ref_until
-        if current:
-            i = _decay(i, ref_until - t, tbl[j, TAU_S])
     if v > v_th:
         return start
-    return start + time_to_threshold(tbl, j, v, i)
+    drive = tbl[j, DRIVE]
+    if tbl[j, KIND] == KIND_IF:
+        return start + (v_th - v) / drive if drive > 0.0 else INF
+    if drive > v_th:
+        return start + tbl[j, TAU_M] * math.log((drive - v) / (drive - v_th))
+    return INF
 
 
 @njit(cache=True, inline="always")
@@ -476,9 +508,77 @@ def _emit(n, t, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec
 
 
 @njit(cache=True)
+def _sort_targets(n_touched, touched, head, wb_t, wb_next, order, span_lo, span_hi):
+    """Lay each touched target's deliveries out in ``order``, sorted by arrival time (insertion sort:
+    a target gets a few per window); clears ``head``."""
+    at = 0
+    for q in range(n_touched):
+        j = touched[q]
+        first = at
+        i = head[j]
+        while i >= 0:
+            k = at
+            while k > first and wb_t[order[k - 1]] > wb_t[i]:
+                order[k] = order[k - 1]
+                k -= 1
+            order[k] = i
+            at += 1
+            i = wb_next[i]
+        head[j] = -1
+        span_lo[q] = first
+        span_hi[q] = at
+
+
+@njit(cache=True)
+def _run_targets(q, k, n_touched, touched, span_lo, span_hi, order, wb_t, wb_w, tbl, nq, t_hi, sp_t, sp_n, n_sp):
+    """Take touched targets ``q, q+1, ...`` (from delivery ``k`` of target ``q``) through their deliveries,
+    firing wherever the predicted spike comes first; spikes go to ``sp_t/sp_n``. Returns ``(q, k, n_sp)``:
+    ``q == n_touched`` when done, else where to resume once the spike buffer has grown."""
+    cap = sp_t.shape[0]
+    while q < n_touched:
+        j = touched[q]
+        pred = tbl[j, PRED]
+        end = span_hi[q]
+        while k < end:
+            i = order[k]
+            t = wb_t[i]
+            while pred < t:
+                if n_sp == cap:
+                    set_prediction(tbl, nq, j, pred)
+                    return q, k, n_sp
+                fire(tbl, j, pred)
+                sp_t[n_sp] = pred
+                sp_n[n_sp] = j
+                n_sp += 1
+                pred = next_spike(tbl, j, pred)
+            advance(tbl, j, t)
+            if tbl[j, KIND] == KIND_CURRENT:
+                tbl[j, ISYN] += wb_w[i]
+            elif t > tbl[j, REF_UNTIL]:  # instantaneous synapse: jump v unless refractory
+                tbl[j, V] += wb_w[i]
+            pred = next_spike(tbl, j, t)
+            k += 1
+        while pred <= t_hi:
+            if n_sp == cap:
+                set_prediction(tbl, nq, j, pred)
+                return q, k, n_sp
+            fire(tbl, j, pred)
+            sp_t[n_sp] = pred
+            sp_n[n_sp] = j
+            n_sp += 1
+            pred = next_spike(tbl, j, pred)
+        set_prediction(tbl, nq, j, pred)
+        q += 1
+        if q < n_touched:
+            k = span_lo[q]
+    return q, k, n_sp
+
+
+@njit(cache=True)
 def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
     """Process every event up to ``t_end`` (s), window by window; returns the grown arrays
-    ``(flight t_spike, cursor, end, proj, window time, target, weight, next, order, recorder times, nodes)``.
+    ``(flight t_spike, cursor, end, proj, window time, target, weight, next, order, spike_time,
+    spike_node, recorder times, nodes)``.
 
     A window ``(T, T_end]`` is never longer than the shortest delay, so every delivery that
     arrives in it comes from a spike before it: the window's deliveries are all known when it
@@ -499,6 +599,8 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
     wb_t, wb_j, wb_w, wb_next, order = win.time, win.target, win.weight, win.next, win.order
     head = win.head
     touched = win.touched
+    span_lo, span_hi = win.span_lo, win.span_hi
+    sp_t, sp_n = win.spike_time, win.spike_node
     rec_t, rec_n = rec.times, rec.nodes
     totals = cnt.totals
     # plain arrays in the hot loops: reading a tuple field there costs reference counting
@@ -567,9 +669,9 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
                 kept += 1
         n_fl = kept
         totals[1] += n_del
-        # (2) group by target; reading both cache lines of each target's row here (independent
-        # loads the CPU overlaps) brings them in before (3) works on them: 2.3x faster on a
-        # 100 k-neuron network whose table (12.8 MB) does not fit in cache
+        # (2) group by target; reading each target's row here (independent loads the CPU overlaps)
+        # brings it into cache before (3) works on it: 2-3x faster on a 100 k-neuron network whose
+        # table (12.8 MB) does not fit in cache
         n_touched = 0
         warm = 0.0
         for i in range(n_del):
@@ -577,65 +679,53 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
             if head[j] < 0:
                 touched[n_touched] = j
                 n_touched += 1
-                warm += tbl[j, T_LAST] + tbl[j, ISYN]
+                warm += tbl[j, T_LAST]
+                if tbl[j, KIND] == KIND_CURRENT:
+                    warm += tbl[j, ISYN]
             wb_next[i] = head[j]
             head[j] = i
         if warm != warm:  # only for a NaN state; keeps the compiler from dropping the loads
             totals[3] += 0 * n_touched + 1
-        # (3) each target through its deliveries in time order
-        at = 0
-        for q in range(n_touched):
-            j = touched[q]
-            first = at
-            i = head[j]
-            while i >= 0:  # insertion sort by arrival time
-                k = at
-                while k > first and wb_t[order[k - 1]] > wb_t[i]:
-                    order[k] = order[k - 1]
-                    k -= 1
-                order[k] = i
-                at += 1
-                i = wb_next[i]
-            head[j] = -1
-            pred = tbl[j, PRED]
-            for k in range(first, at):
-                i = order[k]
-                t = wb_t[i]
-                while pred < t:
-                    fire(tbl, j, pred)
-                    totals[0] += 1
-                    fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n = _emit(
-                        j, pred, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec)
-                    pred = next_spike(tbl, j, pred)
-                advance(tbl, j, t)
-                if tbl[j, KIND] == KIND_CURRENT:
-                    tbl[j, ISYN] += wb_w[i]
-                elif t > tbl[j, REF_UNTIL]:  # instantaneous synapse: jump v unless refractory
-                    tbl[j, V] += wb_w[i]
-                pred = next_spike(tbl, j, t)
-            while pred <= t_hi:
-                fire(tbl, j, pred)
-                totals[0] += 1
-                fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n = _emit(
-                    j, pred, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec)
-                pred = next_spike(tbl, j, pred)
-            set_prediction(tbl, nq, j, pred)
+        # (3) each target through its deliveries in time order; spikes go to a buffer that is
+        # emitted after (4): no array is replaced inside the per-delivery loop (that would cost
+        # reference counting on every iteration)
+        _sort_targets(n_touched, touched, head, wb_t, wb_next, order, span_lo, span_hi)
+        q = 0
+        k = span_lo[0] if n_touched > 0 else 0
+        n_sp = 0
+        while True:
+            q, k, n_sp = _run_targets(q, k, n_touched, touched, span_lo, span_hi, order, wb_t, wb_w, tbl, nq,
+                                      t_hi, sp_t, sp_n, n_sp)
+            if q >= n_touched:
+                break
+            sp_t = grown(sp_t, 2 * n_sp)
+            sp_n = grown(sp_n, 2 * n_sp)
         # (4) nodes whose next spike falls in the window
         while size[0] > 0 and key[0] <= t_hi:
+            if n_sp == sp_t.shape[0]:
+                sp_t = grown(sp_t, 2 * n_sp)
+                sp_n = grown(sp_n, 2 * n_sp)
             n = node[0]
             t = key[0]
             if n < n_neurons:
                 fire(tbl, n, t)
-                totals[0] += 1
                 set_prediction(tbl, nq, n, next_spike(tbl, n, t))
             else:
                 s_m = n - n_neurons
-                totals[2] += 1
                 if src.kind[s_m] == SOURCE_TIMED:
                     src.tptr[s_m] += 1
                 node_schedule(key, node, pos, size, n, source_next(src, s_m, t))
+            sp_t[n_sp] = t
+            sp_n[n_sp] = n
+            n_sp += 1
+        for e in range(n_sp):
+            n = sp_n[e]
+            if n < n_neurons:
+                totals[0] += 1
+            else:
+                totals[2] += 1
             fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n = _emit(
-                n, t, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec)
+                n, sp_t[e], syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec)
         t_lo = t_hi
         if t_hi == t_sample:
             sample_at(tbl, rec, m)
@@ -647,4 +737,4 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
     clock[CLOCK_T] = t_lo
     clock[CLOCK_NEXT_ARRIVAL] = next_arrival
     flight.count[0] = n_fl
-    return fl_t, fl_c, fl_e, fl_p, wb_t, wb_j, wb_w, wb_next, order, rec_t, rec_n
+    return fl_t, fl_c, fl_e, fl_p, wb_t, wb_j, wb_w, wb_next, order, sp_t, sp_n, rec_t, rec_n
