@@ -43,7 +43,8 @@ def run_on_nest(net: Network, duration: float, resolution: float = 1e-4, threads
                 setup_only: bool = False):
     """Spike times ``{population: (times_s, indices)}`` of ``net`` simulated by NEST for ``duration`` s.
 
-    With ``setup_only`` returns ``(nest, simulate)`` instead, ``simulate(duration_s)`` running it (for timing).
+    With ``setup_only`` returns ``(nest, simulate, nodes)`` instead: ``simulate(duration_s)`` runs it (for
+    timing), ``nodes[population]`` are the NEST node ids.
     """
     import nest
 
@@ -100,7 +101,7 @@ def run_on_nest(net: Network, duration: float, resolution: float = 1e-4, threads
         nest.Simulate(seconds * 1e3)
 
     if setup_only:
-        return nest, simulate
+        return nest, simulate, ids
     simulate(duration)
     out = {}
     for name, rec in recorders.items():
