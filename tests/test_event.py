@@ -15,6 +15,7 @@ from scipy.optimize import brentq
 import snnsim
 from reference import uniform as reference_uniform
 from snnsim import IF, LI, LIF, CobaLIF, CubaLIF, FixedInDegree, Network, OneToOne, Sparse, Uniform
+from snnsim.backends import event as event_backend
 from snnsim.cli import main
 from snnsim.errors import NetworkError
 
@@ -361,7 +362,7 @@ def test_continued_runs_equal_one_run():
         return net
 
     whole = run(build(), 0.2)
-    sim = snnsim.backends.event.Simulator(build())
+    sim = event_backend.Simulator(build())
     first, second = sim.run(0.1), sim.run(0.1)
     assert len(whole.spikes["p"]) > 100
     np.testing.assert_array_equal(np.concatenate([first.spikes["p"].times, second.spikes["p"].times]),
@@ -370,6 +371,10 @@ def test_continued_runs_equal_one_run():
                                   whole.spikes["p"].indices)
     np.testing.assert_allclose(second.traces["p.v"].values, whole.traces["p.v"].values[100:], rtol=1e-12)
     assert second.t_start == pytest.approx(0.1)
+    # the state after the runs equals the last samples of the probe
+    state = sim.state()["p"]
+    np.testing.assert_allclose(state["v"][[0, 5]], second.traces["p.v"].values[-1], rtol=1e-12)
+    assert set(state) == {"v", "i_syn"} and np.isfinite(state["i_syn"]).all()
     # and the same network + seed gives the same spikes again
     np.testing.assert_array_equal(run(build(), 0.2).spikes["p"].times, whole.spikes["p"].times)
 
