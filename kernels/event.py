@@ -303,6 +303,30 @@ def advance(tbl, j, t):
     tbl[j, T_LAST] = t
 
 
+@njit(cache=True, inline="always")
+def deliver_delta(tbl, j, t, w):
+    """A jump of ``w`` at ``t`` into leaky neuron ``j`` with instantaneous synapses (LIF, LI); returns
+    its predicted spike time. :func:`advance`, the jump and :func:`next_spike` fused (twice as fast)."""
+    t0 = tbl[j, T_LAST]
+    v = tbl[j, V]
+    ref_until = tbl[j, REF_UNTIL]
+    drive = tbl[j, DRIVE]
+    if t > t0 and ref_until < t:
+        start = t0 if t0 > ref_until else ref_until
+        v = drive + (v - drive) * math.exp(-(t - start) / tbl[j, TAU_M])
+    if t > ref_until:
+        v += w
+    tbl[j, V] = v
+    tbl[j, T_LAST] = t
+    v_th = tbl[j, V_TH]
+    start = t if ref_until <= t else ref_until
+    if v > v_th:
+        return start
+    if drive > v_th:
+        return start + tbl[j, TAU_M] * math.log((drive - v) / (drive - v_th))
+    return INF
+
+
 @njit(cache=True)
 def fire(tbl, j, t):
     """Neuron ``j`` spikes at ``t``: reset (to ``v_reset`` or by ``v_th - v_reset``) and refractoriness.
@@ -551,12 +575,15 @@ def _run_targets(q, k, n_touched, touched, span_lo, span_hi, order, wb_t, wb_w, 
                 sp_n[n_sp] = j
                 n_sp += 1
                 pred = next_spike(tbl, j, pred)
-            advance(tbl, j, t)
-            if tbl[j, KIND] == KIND_CURRENT:
-                tbl[j, ISYN] += wb_w[i]
-            elif t > tbl[j, REF_UNTIL]:  # instantaneous synapse: jump v unless refractory
-                tbl[j, V] += wb_w[i]
-            pred = next_spike(tbl, j, t)
+            if tbl[j, KIND] == KIND_DELTA:
+                pred = deliver_delta(tbl, j, t, wb_w[i])
+            else:
+                advance(tbl, j, t)
+                if tbl[j, KIND] == KIND_CURRENT:
+                    tbl[j, ISYN] += wb_w[i]
+                elif t > tbl[j, REF_UNTIL]:  # instantaneous synapse: jump v unless refractory
+                    tbl[j, V] += wb_w[i]
+                pred = next_spike(tbl, j, t)
             k += 1
         while pred <= t_hi:
             if n_sp == cap:
