@@ -13,3 +13,6 @@ fi
 # Norse (an oracle in the tests) declares torchvision, which would pull a 5 GB CUDA torch:
 # install it without dependencies (its real ones, nir and nirtorch, come with the test extra).
 .venv/bin/python -m pip install -q --no-deps "norse==1.1.0"
+# NEST (PyPI nest-simulator, a manylinux wheel): the independent oracle of the event engine
+# (tests/test_event_nest.py). Required here so that CI really runs those tests.
+.venv/bin/python -m pip install -q "nest-simulator==3.10.0"

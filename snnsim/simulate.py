@@ -12,7 +12,7 @@ from snnsim.errors import NetworkError
 from snnsim.network import Network
 from snnsim.results import Results
 
-BACKENDS = {"cpu": "snnsim.backends.cpu"}
+BACKENDS = {"cpu": "snnsim.backends.cpu", "event": "snnsim.backends.event"}
 
 
 def backend_module(name: str):
