@@ -7,20 +7,18 @@ continue from where the last one stopped. Single-threaded.
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import threading
 import time
 
 import numpy as np
 
 from snnsim.discretize import steps_of
-from snnsim.errors import NetworkError
 from snnsim.network import Network, StateProbe, check_dt, check_integration
 from snnsim.results import Results, SpikeTrains, Trace
 from snnsim.kernels.clock import Counters, Recorder, run_steps
 
 from . import lowering
+from .common import check_duration, check_unchanged, compile_notice, structure_of
 
 NAME = "cpu"
 
@@ -62,7 +60,7 @@ class Simulator:
         group_lo = np.array([self.layout.offsets[n] for n in (*self.layout.populations, *self.layout.sources)]
                             + [self.layout.n_nodes], np.int64)
         self._group_lo = group_lo
-        self._structure = _structure(network)
+        self._structure = structure_of(network)
         self.step = 0  # steps done so far
         self.build_s = time.perf_counter() - t0
 
@@ -84,16 +82,9 @@ class Simulator:
     def run(self, duration: float, progress: bool | None = None) -> Results:
         """Advance by ``duration`` (s, a whole number of steps) and return what was recorded."""
         t_wall = time.perf_counter()
-        try:
-            duration = float(duration)
-        except (TypeError, ValueError):
-            raise NetworkError("run", "duration", f"must be a number of seconds, got {duration!r}") from None
-        if not np.isfinite(duration) or duration < 0:
-            raise NetworkError("run", "duration", f"must be finite and >= 0 s, got {duration!r}")
+        duration = check_duration(duration)
         n_steps = steps_of(duration, self.dt, "run", "duration")
-        if _structure(self.network) != self._structure:
-            raise NetworkError("run", "network", "was changed (populations, sources, projections, currents or "
-                               "probes) after this Simulator was built; build a new Simulator")
+        check_unchanged(self.network, self._structure)
         n0, k0 = self.step, self.step
         tr_var, tr_idx, tr_every, tr_off, tr_out, probe_cols = lowering.trace_columns(
             self.network, self.layout, n_steps)
@@ -106,7 +97,7 @@ class Simulator:
         args = (self.neurons, self.synapses, self.sources, self.currents)
 
         t_jit = time.perf_counter()
-        with _compile_notice(progress):
+        with compile_notice(progress):
             run_steps(n0 + 1, n0 + 1, k0, *args, rec, cnt, self.spike_scratch)  # compile or load: no step taken
         jit_s = time.perf_counter() - t_jit
 
@@ -164,32 +155,10 @@ class Simulator:
         return res
 
 
-def _structure(net: Network) -> tuple:
-    """What a Simulator freezes when it lowers a network: the names of all its parts."""
-    return tuple(tuple(part) for part in (net.populations, net.sources, net.projections, net.currents, net.probes))
-
-
 def _grow(arr: np.ndarray, used: int) -> np.ndarray:
     out = np.zeros(2 * len(arr), arr.dtype)
     out[:used] = arr[:used]
     return out
-
-
-@contextlib.contextmanager
-def _compile_notice(progress: bool | None, after_s: float = 1.0):
-    """Tell an interactive user why the first run waits: Numba compiles the kernels once."""
-    show = progress if progress is not None else sys.stderr.isatty()
-    timer = threading.Timer(after_s, lambda: print(
-        "snnsim: compiling the simulation kernels (first run only; later runs load them from the cache) ...",
-        file=sys.stderr, flush=True)) if show else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
-    try:
-        yield
-    finally:
-        if timer is not None:
-            timer.cancel()
 
 
 def _progress(n_steps: int, progress: bool | None, n_neurons: int):

@@ -31,7 +31,7 @@ from snnsim.kernels import event as ke
 from snnsim.kernels.rng import stream_key
 
 from . import lowering
-from .cpu import _compile_notice, _structure
+from .common import check_duration, check_unchanged, compile_notice, structure_of
 
 NAME = "event"
 
@@ -231,7 +231,7 @@ class Simulator:
         self.record_mask = lowering.recorded_mask(network, layout)
         sizes = [layout.sizes[name] for name in (*layout.populations, *layout.sources)]
         self.node_group = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
-        self._structure = _structure(network)
+        self._structure = structure_of(network)
         self._started = False
         self.t = 0.0  # simulated time reached (s)
         self.build_s = time.perf_counter() - t0
@@ -250,15 +250,8 @@ class Simulator:
     def run(self, duration: float, progress: bool | None = None) -> Results:
         """Advance by ``duration`` (s) and return what was recorded (spikes with exact times)."""
         t_wall = time.perf_counter()
-        try:
-            duration = float(duration)
-        except (TypeError, ValueError):
-            raise NetworkError("run", "duration", f"must be a number of seconds, got {duration!r}") from None
-        if not np.isfinite(duration) or duration < 0:
-            raise NetworkError("run", "duration", f"must be finite and >= 0 s, got {duration!r}")
-        if _structure(self.network) != self._structure:
-            raise NetworkError("run", "network", "was changed (populations, sources, projections, currents or "
-                               "probes) after this Simulator was built; build a new Simulator")
+        duration = check_duration(duration)
+        check_unchanged(self.network, self._structure)
         t0, t_end = self.t, self.t + duration
         rec, probe_cols = self._recorder(t0, duration)
         counters = ke.EventCounters(np.zeros(4, np.int64), self.node_group,
@@ -266,7 +259,7 @@ class Simulator:
         args = (self.table, self.synapses, self.sources, self.node_queue)
 
         t_jit = time.perf_counter()
-        with _compile_notice(progress):  # compile or load from the cache: no event is processed
+        with compile_notice(progress):  # compile or load from the cache: no event is processed
             ke.initialise(*args, 0, 0)
             ke.run_windows(-np.inf, *args, self.flight, self.window, rec._replace(ks=rec.ks[:0]), counters,
                            self.clock.copy())
