@@ -16,3 +16,5 @@ fi
 # NEST (PyPI nest-simulator, a manylinux wheel): the independent oracle of the event engine
 # (tests/test_event_nest.py). Required here so that CI really runs those tests.
 .venv/bin/python -m pip install -q "nest-simulator==3.10.0"
+# The oracles must really be there: a missing one would turn its tests into skips.
+.venv/bin/python -c "import nir, norse.torch, snntorch, nest" >/dev/null

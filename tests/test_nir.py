@@ -7,9 +7,8 @@ import warnings
 
 import h5py
 import numpy as np
+import nir
 import pytest
-
-nir = pytest.importorskip("nir")
 
 import snnsim
 from snnsim import (
