@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import time
-import zlib
 
 import numpy as np
 
@@ -28,7 +27,6 @@ from snnsim.models import IF, CobaLIF
 from snnsim.network import Network, PoissonSource, StateProbe, check_dt
 from snnsim.results import Results, SpikeTrains, Trace
 from snnsim.kernels import event as ke
-from snnsim.kernels.rng import stream_key
 
 from . import lowering
 from .common import check_duration, check_unchanged, compile_notice, structure_of
@@ -166,7 +164,7 @@ def lower_sources(net: Network, layout: lowering.Layout) -> ke.EventSources:
             n_rows[sl], n_cols[sl] = table.shape
             col[sl] = np.arange(src.size) if table.shape[1] > 1 else 0
             rate_dt[sl] = 0.0 if src.rate_dt is None else src.rate_dt
-            key[sl] = stream_key(np.uint64(net.seed), np.uint64(zlib.crc32(name.encode())))
+            key[sl] = lowering.source_key(net.seed, name)
             tables.append(table.reshape(-1))
             at_table += table.size
         else:

@@ -166,6 +166,20 @@ def _series_table(value: np.ndarray, sample_dt, dt, where, field) -> tuple[np.nd
     return table.reshape(-1), table.shape[0], table.shape[1], sps
 
 
+def sampled(value: np.ndarray, sample_dt, dt, n_steps: int, size: int, where, field) -> np.ndarray:
+    """A constant or time-series input as its value at every step, ``(n_steps, size)``:
+    step ``n`` takes sample ``min(n // steps_per_sample, n_samples - 1)`` (``docs/models.md``).
+    For backends that build the whole input at once (training); the clock kernels read the table."""
+    table, n_rows, n_cols, sps = _series_table(value, sample_dt, dt, where, field)
+    rows = np.minimum(np.arange(n_steps) // sps, n_rows - 1)
+    return np.broadcast_to(table.reshape(n_rows, n_cols)[rows], (n_steps, size))
+
+
+def source_key(seed: int, name: str) -> np.uint64:
+    """The counter-based random stream of the source ``name``: from the seed and the name's CRC-32."""
+    return np.uint64(stream_key(np.uint64(seed), np.uint64(zlib.crc32(name.encode()))))
+
+
 def lower_sources(net: Network, layout: Layout, dt: float) -> tuple[Sources, int]:
     """Source groups and the largest number of spikes they can emit in one step."""
     lo, hi, kind, tables, off, n_rows, n_cols, sps = [], [], [], [], [], [], [], []
@@ -205,8 +219,7 @@ def lower_sources(net: Network, layout: Layout, dt: float) -> tuple[Sources, int
             tend.append(at_timed)
             max_per_step += int(np.unique(k, return_counts=True)[1].max()) if len(k) else 0
     ints = lambda xs: np.array(xs, np.int64)  # noqa: E731
-    keys = np.array([stream_key(np.uint64(net.seed), np.uint64(zlib.crc32(name.encode()))) for name in net.sources],
-                    np.uint64)
+    keys = np.array([source_key(net.seed, name) for name in net.sources], np.uint64)
     sources = Sources(ints(lo), ints(hi), ints(kind),
                       np.concatenate(tables) if tables else np.zeros(0), ints(off), ints(n_rows), ints(n_cols),
                       ints(sps), keys,

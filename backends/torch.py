@@ -29,6 +29,8 @@ from snnsim.errors import NetworkError
 from snnsim.models import IF, CobaLIF
 from snnsim.network import Network, SpikeSource, check_dt, check_integration
 
+from . import lowering
+
 NAME = "torch"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -40,19 +42,15 @@ class Outputs(NamedTuple):
     v: dict
 
 
-def _steps(where: str, delays, dt: float) -> int:
-    """One whole number of steps for a projection (a shared delay), or an error."""
-    if delays is None:
-        return 1
-    arr = np.atleast_1d(np.asarray(delays, dtype=np.float64))
-    steps = np.rint(arr / dt).astype(np.int64)
-    if (steps != steps[0]).any():
-        raise NetworkError(where, "delay", f"the torch backend needs one delay per projection, got delays from "
-                           f"{arr.min()!r} to {arr.max()!r} s")
-    if steps[0] < 1:
-        raise NetworkError(where, "delay", f"{arr[0]!r} s rounds to {steps[0]} steps of dt={dt!r} s; "
-                           "synaptic delays must be at least one step")
-    return int(steps[0])
+def _steps(proj, dt: float) -> int:
+    """The projection's delay as one whole number of steps, or an error (a delay per synapse
+    that differs, or one below a step: :func:`lowering.delay_steps`)."""
+    steps = lowering.delay_steps(proj, dt)
+    if len(steps) and (steps != steps[0]).any():
+        delays = np.asarray(proj.delays)
+        raise NetworkError(proj.where, "delay", f"the torch backend needs one delay per projection, got delays "
+                           f"from {delays.min()!r} to {delays.max()!r} s")
+    return int(steps[0]) if len(steps) else 1
 
 
 def _pre_of(proj) -> np.ndarray:
@@ -73,7 +71,6 @@ class _Layer(nn.Module):
                                "backend; use LIF, CubaLIF, LI or IF")
         params = pop.parameters()
         self.name = pop.name
-        self.kind = model.kind
         self.leaky = not isinstance(model, IF)
         has_syn = has_synaptic_current(model, params)
         name, scale = check_surrogate(where, *surrogate)
@@ -143,6 +140,7 @@ class TorchNetwork(nn.Module):
         if dtype not in DTYPES:
             raise NetworkError("torch backend", "dtype", f"must be 'float32' or 'float64', got {dtype!r}")
         torch_dtype = DTYPES[dtype]
+        self.register_buffer("_anchor", torch.zeros(0, dtype=torch_dtype), persistent=False)  # dtype and device
         pops = network.populations
         select = lambda spec: set(pops) if spec is True else set(spec or ())  # noqa: E731
         for field_name, spec in (("learn_tau", learn_tau), ("learn_threshold", learn_threshold)):
@@ -164,7 +162,7 @@ class TorchNetwork(nn.Module):
                          name in select(learn_tau), name in select(learn_threshold), torch_dtype, network.seed)
             for name, pop in pops.items()})
         self.weights = nn.ParameterDict()
-        self.masks: dict[str, Optional[torch.Tensor]] = {}
+        self._mask_of: dict[str, str] = {}   # projection -> name of its mask buffer (moves with .to())
         self.edges: list[tuple[str, str, str, int]] = []   # (projection, pre, post, delay steps)
         for name, proj in network.projections.items():
             if proj.target != "current":
@@ -180,8 +178,9 @@ class TorchNetwork(nn.Module):
                 raise NetworkError(proj.where, "rule", "has several synapses between the same two neurons; the "
                                    "torch backend keeps one weight per pair")
             self.weights[name] = nn.Parameter(torch.as_tensor(w, dtype=torch_dtype))
-            self.masks[name] = None if has.all() else torch.as_tensor(has)
-            steps = _steps(proj.where, proj.delays, self.dt)
+            self._mask_of[name] = f"_mask{len(self._mask_of)}"
+            self.register_buffer(self._mask_of[name], None if has.all() else torch.as_tensor(has), persistent=False)
+            steps = _steps(proj, self.dt)
             if proj.pre == proj.post and steps != 1:
                 raise NetworkError(proj.where, "delay", f"a recurrent projection must have a one-step delay in the "
                                    f"torch backend, got {steps} steps")
@@ -206,9 +205,13 @@ class TorchNetwork(nn.Module):
 
     def weight(self, name: str) -> torch.Tensor:
         """Projection ``name``'s weight matrix ``(n_post, n_pre)``, zero where there is no synapse."""
-        w = self.weights[name]
-        mask = self.masks[name]
-        return w if mask is None else w * mask.to(w.device)
+        mask = getattr(self, self._mask_of[name])
+        return self.weights[name] if mask is None else self.weights[name] * mask
+
+    @property
+    def masks(self) -> dict:
+        """Projection -> boolean ``(n_post, n_pre)`` mask of its synapses (``None``: all pairs)."""
+        return {name: getattr(self, key) for name, key in self._mask_of.items()}
 
     @property
     def inputs(self) -> list[str]:
@@ -272,7 +275,7 @@ class TorchNetwork(nn.Module):
                 contrib = project(spikes[pre], self.weight(proj), shift)
                 X = contrib if X is None else X + contrib
             if X is None:
-                X = torch.zeros((T, B, size), dtype=layer.v0.dtype, device=layer.v0.device)
+                X = torch.zeros((T, B, size), dtype=self._anchor.dtype, device=self._anchor.device)
             iext = currents[name] if name in currents else self._network_current(name, T, B)
             Z, V = lif_sequence(X, layer.coefficients(), layer.dyn, layer.initial_state(B), w_rec=w_rec,
                                 iext=iext, ref_steps=layer.ref_steps, fused=fused)
@@ -282,49 +285,31 @@ class TorchNetwork(nn.Module):
 
     def _network_source(self, name: str, T: int, B: int) -> torch.Tensor:
         """Spikes ``(T, B, n)`` of the description's source ``name`` at ``t_k = k dt``."""
-        import zlib
-
-        from snnsim.kernels.rng import bernoulli_table, stream_key
+        from snnsim.kernels.rng import bernoulli_table
         src = self.network.sources[name]
         out = np.zeros((T, src.size))
         if isinstance(src, SpikeSource):
             k = np.rint(src.times / self.dt).astype(np.int64)
             keep = k < T
             np.add.at(out, (k[keep], src.indices[keep]), 1.0)    # a neuron listed twice fires twice
-        else:
+        elif T > 1:
             # step n emits the spikes of t_{n+1} with p = rate(t_n) dt (docs/models.md)
-            prob = src.rate * self.dt
-            if src.rate_dt is not None:
-                per_sample = int(round(src.rate_dt / self.dt))
-                prob = prob[np.minimum(np.arange(T - 1) // per_sample, len(prob) - 1)]
-            prob = np.ascontiguousarray(np.broadcast_to(prob, (T - 1, src.size)), dtype=np.float64)
-            key = np.uint64(stream_key(np.uint64(self.network.seed), np.uint64(zlib.crc32(name.encode()))))
-            out[1:] = bernoulli_table(key, prob, 1)
-        layer_dtype = next(iter(self.layers.values())).v0.dtype if len(self.layers) else torch.float32
-        device = next(iter(self.layers.values())).v0.device if len(self.layers) else None
-        return torch.as_tensor(out, dtype=layer_dtype, device=device)[:, None, :].expand(T, B, -1)
+            prob = lowering.sampled(src.rate * self.dt, src.rate_dt, self.dt, T - 1, src.size, src.where, "rate_dt")
+            out[1:] = bernoulli_table(lowering.source_key(self.network.seed, name), np.ascontiguousarray(prob), 1)
+        return self._tensor(out, B)
 
     def _network_current(self, name: str, T: int, B: int) -> Optional[torch.Tensor]:
         """The injected currents the description declares for population ``name`` (``add_current``),
-        as ``(T, B, n)`` amperes, or ``None``; sample ``s`` of a time series holds from
-        ``s * sample_dt``, the last one after the end (``docs/models.md``)."""
-        total = None
-        for cur in self.network.currents.values():
-            if cur.target != name:
-                continue
-            size = self.network.populations[name].size
-            if cur.sample_dt is None:
-                series = np.broadcast_to(cur.amplitude, (T, size))
-            else:
-                per_sample = int(round(cur.sample_dt / self.dt))
-                rows = np.minimum(np.arange(T) // per_sample, len(cur.amplitude) - 1)
-                series = np.broadcast_to(cur.amplitude[rows], (T, size))
-            total = series if total is None else total + series
-        if total is None:
-            return None
-        layer = self.layers[name]
-        return torch.as_tensor(np.array(total), dtype=layer.v0.dtype,
-                               device=layer.v0.device)[:, None, :].expand(T, B, -1)
+        as ``(T, B, n)`` amperes, or ``None``."""
+        size = self.network.populations[name].size
+        series = [lowering.sampled(cur.amplitude, cur.sample_dt, self.dt, T, size, cur.where, "sample_dt")
+                  for cur in self.network.currents.values() if cur.target == name]
+        return self._tensor(sum(series[1:], series[0]), B) if series else None
+
+    def _tensor(self, series: np.ndarray, B: int) -> torch.Tensor:
+        """A ``(T, n)`` array as a ``(T, B, n)`` tensor of this module's dtype and device."""
+        return torch.as_tensor(np.array(series), dtype=self._anchor.dtype,
+                               device=self._anchor.device)[:, None, :].expand(-1, B, -1)
 
     def to_network(self) -> Network:
         """A copy of the description with the trained weights (and learned parameters) written back."""

@@ -46,25 +46,35 @@ def batch_slices(B: int) -> list[tuple[int, int]]:
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
-def over_batch(kernel, B: int, *args) -> None:
-    """Run ``kernel(*args, b0, b1)`` on slices of the batch: the first slices in pool threads,
+def run_parallel(calls: list) -> None:
+    """Run ``fn(*args)`` for every ``(fn, args)`` in ``calls``: all but the last in pool threads,
     the last in the calling thread.
 
     The Numba kernels release the GIL; the pool threads wait passively (no spinning), so a
     busy machine slows them down without the collapse of two OpenMP runtimes fighting for cores.
     """
     global _POOL
-    slices = batch_slices(B)
-    if len(slices) > 1:
+    futures = []
+    if len(calls) > 1:
         with _POOL_LOCK:
-            if _POOL is None or _POOL._max_workers < len(slices) - 1:
-                _POOL = ThreadPoolExecutor(max_workers=len(slices) - 1, thread_name_prefix="snnsim-kernel")
+            if _POOL is None or _POOL._max_workers < len(calls) - 1:
+                _POOL = ThreadPoolExecutor(max_workers=len(calls) - 1, thread_name_prefix="snnsim-kernel")
             pool = _POOL
-        futures = [pool.submit(kernel, *args, lo, hi) for lo, hi in slices[:-1]]
-    kernel(*args, *slices[-1])
-    if len(slices) > 1:
-        for future in futures:
-            future.result()
+        futures = [pool.submit(fn, *args) for fn, args in calls[:-1]]
+    fn, args = calls[-1]
+    fn(*args)
+    for future in futures:
+        future.result()
+
+
+def over_batch(kernel, B: int, *args) -> None:
+    """Run ``kernel(*args, b0, b1)`` on one slice of the batch per thread (:func:`batch_slices`)."""
+    run_parallel([(kernel, (*args, lo, hi)) for lo, hi in batch_slices(B)])
+
+
+def _per_neuron(t: torch.Tensor, N: int):
+    """A coefficient (scalar or ``(N,)``) as a contiguous numpy vector of length ``N``."""
+    return t.detach().expand(N).contiguous().numpy()
 
 
 def _np(t: Optional[torch.Tensor], like: torch.Tensor):
@@ -81,12 +91,11 @@ class _LayerFunction(torch.autograd.Function):
     def forward(ctx, X, iext, w_rec, v0, i0, a, drive, c, ds, gext, v_th, v_reset, dyn):
         from snnsim.kernels.training import layer_forward
         N = X.shape[-1]
-        full = lambda t: t.detach().expand(N).contiguous().numpy()  # noqa: E731
         w_rec_t = None if w_rec is None else w_rec.detach().t().contiguous()
         Z, V, I, VPRE = (torch.empty(X.shape, dtype=X.dtype) for _ in range(4))
         over_batch(layer_forward,
                    X.shape[1], _np(X, X), _np(iext, X), _np(w_rec_t, X[0]), _np(v0, X), _np(i0, X),
-                   full(a), full(drive), full(c), full(ds), full(gext), full(v_th), full(v_reset),
+                   *(_per_neuron(t, N) for t in (a, drive, c, ds, gext, v_th, v_reset)),
                    iext is not None, w_rec is not None, dyn.delta, dyn.has_syn, dyn.spiking, dyn.subtract,
                    Z.numpy(), V.numpy(), I.numpy(), VPRE.numpy())
         ctx.dyn = dyn
@@ -101,7 +110,6 @@ class _LayerFunction(torch.autograd.Function):
         Z, V, I, VPRE, iext, w_rec, v0, i0, a, c, ds, gext, v_th, v_reset = ctx.saved_tensors
         dyn = ctx.dyn
         N = Z.shape[-1]
-        full = lambda t: t.detach().expand(N).contiguous().numpy()  # noqa: E731
         if dyn.spiking:
             sg = derivative(VPRE - v_th.detach(), dyn.surrogate, dyn.scale)
         else:
@@ -113,7 +121,7 @@ class _LayerFunction(torch.autograd.Function):
         partial = torch.empty((B, 7, N), dtype=Z.dtype)
         args = (_np(gZ, Z), _np(gV, Z), _np(sg, Z), Z.numpy(), V.numpy(), I.numpy(), VPRE.numpy(),
                 _np(iext, Z), _np(w_rec, Z[0]), _np(v0, Z), _np(i0, Z),
-                full(a), full(c), full(ds), full(gext), full(v_th), full(v_reset),
+                *(_per_neuron(t, N) for t in (a, c, ds, gext, v_th, v_reset)),
                 iext is not None, w_rec is not None, dyn.delta, dyn.has_syn, dyn.spiking, dyn.subtract,
                 gX.numpy(), partial.numpy())
         if w_rec is None:
@@ -184,12 +192,10 @@ class _SparseProjection(torch.autograd.Function):
         from snnsim.kernels.training import sparse_project_weight_grad
         (s,) = ctx.saved_tensors
         slices = batch_slices(s.shape[1])
-        parts = torch.zeros((len(slices), s.shape[2], gX.shape[2]), dtype=gX.dtype)
+        parts = torch.zeros((len(slices), s.shape[2], gX.shape[2]), dtype=gX.dtype)   # one sum per slice
         gx = gX.contiguous().numpy()
-
-        def one(j, lo, hi):   # each slice into its own partial sum
-            sparse_project_weight_grad(s.numpy(), gx, ctx.shift, parts[j].numpy(), lo, hi)
-        over_batch(lambda j0, j1: [one(j, *slices[j]) for j in range(j0, j1)], len(slices))
+        run_parallel([(sparse_project_weight_grad, (s.numpy(), gx, ctx.shift, parts[j].numpy(), lo, hi))
+                      for j, (lo, hi) in enumerate(slices)])
         return None, parts.sum(0).t(), None
 
 
@@ -214,8 +220,9 @@ def project(s: torch.Tensor, w: torch.Tensor, shift: int, sparse_below: float = 
     if (s.device.type == "cpu" and not s.requires_grad and w.dtype in (torch.float32, torch.float64)
             and T > shift and _density(s) < sparse_below):
         return _SparseProjection.apply(s, w, shift)
-    out = torch.zeros((T, B, n_post), dtype=w.dtype, device=w.device)
     if shift >= T:
-        return out + 0 * w.sum()  # keeps the weight in the graph
+        return torch.zeros((T, B, n_post), dtype=w.dtype, device=w.device) + 0 * w.sum()  # w stays in the graph
     part = (s[:T - shift].to(w.dtype).reshape(-1, n_pre) @ w.t()).reshape(T - shift, B, n_post)
-    return part if shift == 0 else torch.cat([out[:shift], part])
+    if shift == 0:
+        return part
+    return torch.cat([torch.zeros((shift, B, n_post), dtype=w.dtype, device=w.device), part])

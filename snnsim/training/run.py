@@ -8,7 +8,7 @@ predicts the same classes.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -50,7 +50,6 @@ class TaskSpec:
     limit: int | None = None          #: use only this many training samples (quick runs)
     learn_tau: bool = False
     learn_threshold: bool = False
-    extra: dict = field(default_factory=dict)
 
     def resolved(self) -> "TaskSpec":
         if self.task not in TASKS:

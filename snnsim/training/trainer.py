@@ -127,7 +127,7 @@ class Trainer:
         h = self.history
         return {
             "format": "snnsim-trainer-1",
-            "config": {k: v for k, v in vars(self.config).items()},
+            "config": dict(vars(self.config)),
             "epoch": self.epoch,
             "bad_epochs": self.bad_epochs,
             "model": dict(self.model.state_dict()),
