@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from snnsim import loihi
 from snnsim.discretize import steps_of
 from snnsim.network import Network, StateProbe, check_dt, check_integration
 from snnsim.results import Results, SpikeTrains, Trace
@@ -31,10 +32,13 @@ class Simulator:
     network : Network
     dt : float, optional
         Step (s); default ``network.dt``.
-    integration : {"exact", "euler"}, optional
-        Default ``network.integration``.
+    integration : {"exact", "euler", "loihi", "loihi_float"}, optional
+        Default ``network.integration``. ``loihi``: Loihi's fixed-point LIF, bit-identical to
+        Lava's ``fixed_pt`` (the network is mapped by :func:`snnsim.loihi.quantize`, kept as
+        ``self.loihi``; traces are in integer state units); ``loihi_float``: Loihi's update
+        order in float64, as Lava's ``floating_pt`` (traces in volts from ``v_reset``).
     dtype : {"float32", "float64"}
-        Precision of state, coefficients and weights.
+        Precision of state, coefficients and weights (always float64 for the Loihi integrations).
     """
 
     backend = NAME
@@ -47,12 +51,21 @@ class Simulator:
         self.dt = check_dt(network.dt if dt is None else dt, "run")
         self.integration = check_integration(network.integration if integration is None else integration, "run")
         self.dtype = lowering.check_dtype(dtype)
-        np_dtype = lowering.DTYPES[self.dtype]
         self.layout = lowering.layout_of(network)
-        self.neurons = lowering.lower_neurons(network, self.layout, self.dt, self.integration, np_dtype)
-        self.synapses = lowering.lower_synapses(network, self.layout, self.dt, np_dtype)
+        self.loihi = None
+        if self.integration in ("loihi", "loihi_float"):
+            # Loihi's arithmetic: integers (exact in float64) or Lava's float64 model
+            self.dtype = "float64"
+            self.loihi = (loihi.quantize if self.integration == "loihi" else loihi.float_parameters)(network, self.dt)
+            self.neurons = lowering.lower_loihi_neurons(self.loihi, self.layout)
+            self.synapses = lowering.lower_synapses(network, self.layout, self.dt, np.float64,
+                                                    {n: p.weights for n, p in self.loihi.projections.items()})
+        else:
+            np_dtype = lowering.DTYPES[self.dtype]
+            self.neurons = lowering.lower_neurons(network, self.layout, self.dt, self.integration, np_dtype)
+            self.synapses = lowering.lower_synapses(network, self.layout, self.dt, np_dtype)
         self.sources, source_max = lowering.lower_sources(network, self.layout, self.dt)
-        self.currents = lowering.lower_currents(network, self.layout, self.dt, np_dtype)
+        self.currents = lowering.lower_currents(network, self.layout, self.dt, lowering.DTYPES[self.dtype])
         self.record_mask = lowering.recorded_mask(network, self.layout)
         # upper bound on the spikes recorded in one step
         self.max_per_step = int(self.record_mask[:self.layout.n_neurons].sum()) + source_max

@@ -17,8 +17,9 @@ from snnsim.errors import NetworkError
 from snnsim.models import CobaLIF
 from snnsim.network import Network, PoissonSource, SpikeSource, StateProbe
 from snnsim.kernels import neurons as kn
-from snnsim.kernels.clock import (FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER, FAMILY_LINEAR, SOURCE_POISSON,
-                                  SOURCE_TIMED, Currents, Neurons, Sources, Synapses)
+from snnsim.kernels.clock import (FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER, FAMILY_LINEAR, FAMILY_LOIHI_FIXED,
+                                  FAMILY_LOIHI_FLOAT, SOURCE_POISSON, SOURCE_TIMED, Currents, Neurons, Sources,
+                                  Synapses)
 from snnsim.kernels.rng import stream_key
 
 FAMILY_CODES = {LINEAR: FAMILY_LINEAR, COBA_EULER: FAMILY_COBA_EULER, COBA_EXP_EULER: FAMILY_COBA_EXP_EULER}
@@ -103,6 +104,33 @@ def lower_neurons(net: Network, layout: Layout, dt: float, integration: str, dty
                    np.array(uniform, np.int64), pop_coef, np.zeros(n, dtype=dtype))
 
 
+def lower_loihi_neurons(lnet, layout: Layout) -> Neurons:
+    """Neurons of a :class:`snnsim.loihi.LoihiNetwork` (float64; integers in fixed point):
+    rows ``A`` = dv, ``DS`` = du, ``DRIVE`` = bias, ``VTH`` = threshold in state units, reset to 0."""
+    from snnsim.loihi import VTH_SHIFT
+    n = layout.n_neurons
+    coef = np.zeros((kn.N_ROWS, n), np.float64)
+    state = np.zeros((3, n), np.float64)
+    family = FAMILY_LOIHI_FIXED if lnet.fixed_point else FAMILY_LOIHI_FLOAT
+    for name, p in lnet.populations.items():
+        lo, hi = layout.offsets[name], layout.offsets[name] + p.size
+        coef[kn.A, lo:hi] = p.dv
+        coef[kn.DS, lo:hi] = p.du
+        coef[kn.DRIVE, lo:hi] = p.bias
+        coef[kn.VTH, lo:hi] = (p.vth << VTH_SHIFT) if lnet.fixed_point else p.vth
+        state[0, lo:hi] = p.v0
+        state[1, lo:hi] = p.u0
+    pop_lo = np.array([layout.offsets[p] for p in lnet.populations], np.int64)
+    pop_hi = pop_lo + np.array([p.size for p in lnet.populations.values()], np.int64)
+    flags = np.zeros(8 * ((n + 7) // 8), np.uint8)
+    uniform = [int((coef[:, lo:hi] == coef[:, lo:lo + 1]).all()) for lo, hi in zip(pop_lo, pop_hi)]
+    pop_coef = np.ascontiguousarray(coef[:, pop_lo].T)
+    n_pop = len(pop_lo)
+    return Neurons(state[0].copy(), state[1].copy(), state[2].copy(), np.zeros(n, np.int32), flags, coef,
+                   np.zeros(n, np.int32), pop_lo, pop_hi, np.full(n_pop, family, np.int64),
+                   np.zeros((n_pop, 2)), np.array(uniform, np.int64), pop_coef, np.zeros(n))
+
+
 def _store_once(values: np.ndarray, packed: list, n_packed: int, default):
     """A projection's weights or delays: ``(shared value, -1, n_packed)`` when one value
     serves every synapse, else ``(0, offset, n_packed + n)`` with ``values`` appended to ``packed``."""
@@ -113,8 +141,11 @@ def _store_once(values: np.ndarray, packed: list, n_packed: int, default):
     return 0, n_packed, n_packed + len(values)
 
 
-def lower_synapses(net: Network, layout: Layout, dt: float, dtype) -> Synapses:
-    """Concatenate projections; weights/delays shared by a whole projection are stored once."""
+def lower_synapses(net: Network, layout: Layout, dt: float, dtype, weights_of: dict | None = None) -> Synapses:
+    """Concatenate projections; weights/delays shared by a whole projection are stored once.
+
+    ``weights_of`` (projection name -> per-synapse weights) replaces the network's weights
+    (the Loihi integrations use their mapped weights)."""
     pre_group, pre_lo, row_off, channel, w0, w_off, d0, d_off = ([] for _ in range(8))
     groups = [*layout.populations, *layout.sources]
     indptrs, posts, weights, delays = [], [], [], []
@@ -128,7 +159,8 @@ def lower_synapses(net: Network, layout: Layout, dt: float, dtype) -> Synapses:
         channel.append(1 if proj.target == "inh" else 0)
         indptrs.append(proj.indptr + n_syn)
         posts.append((proj.indices.astype(np.int64) + layout.offsets[proj.post]).astype(np.uint32))
-        w, off, n_w = _store_once(np.asarray(proj.weights).astype(dtype), weights, n_w, default=0.0)
+        values = proj.weights if weights_of is None else weights_of[proj.name]
+        w, off, n_w = _store_once(np.asarray(values).astype(dtype), weights, n_w, default=0.0)
         w0.append(w)
         w_off.append(off)
         steps = delay_steps(proj, dt)
@@ -178,6 +210,24 @@ def sampled(value: np.ndarray, sample_dt, dt, n_steps: int, size: int, where, fi
 def source_key(seed: int, name: str) -> np.uint64:
     """The counter-based random stream of the source ``name``: from the seed and the name's CRC-32."""
     return np.uint64(stream_key(np.uint64(seed), np.uint64(zlib.crc32(name.encode()))))
+
+
+def source_raster(net: Network, name: str, dt: float, n_steps: int) -> np.ndarray:
+    """Spike counts ``(n_steps, size)`` of source ``name`` at ``t_k = k dt``, ``k = 0 .. n_steps-1``:
+    the very spikes the clock engine emits (Poisson from the same counter-based stream; a
+    neuron listed twice in one step counts twice). For backends that take a whole input."""
+    from snnsim.kernels.rng import bernoulli_table
+    src = net.sources[name]
+    out = np.zeros((n_steps, src.size))
+    if isinstance(src, SpikeSource):
+        k = np.rint(src.times / dt).astype(np.int64)
+        keep = k < n_steps
+        np.add.at(out, (k[keep], src.indices[keep]), 1.0)
+    elif n_steps > 1:
+        # step n emits the spikes of t_{n+1} with p = rate(t_n) dt (docs/models.md)
+        prob = sampled(src.rate * dt, src.rate_dt, dt, n_steps - 1, src.size, src.where, "rate_dt")
+        out[1:] = bernoulli_table(source_key(net.seed, name), np.ascontiguousarray(prob), 1)
+    return out
 
 
 def lower_sources(net: Network, layout: Layout, dt: float) -> tuple[Sources, int]:

@@ -27,7 +27,7 @@ from snnsim.core.surrogate import check_surrogate
 from snnsim.discretize import has_synaptic_current, linear_coefficients
 from snnsim.errors import NetworkError
 from snnsim.models import IF, CobaLIF
-from snnsim.network import Network, SpikeSource, check_dt, check_integration
+from snnsim.network import Network, check_dt, check_integration
 
 from . import lowering
 
@@ -285,17 +285,7 @@ class TorchNetwork(nn.Module):
 
     def _network_source(self, name: str, T: int, B: int) -> torch.Tensor:
         """Spikes ``(T, B, n)`` of the description's source ``name`` at ``t_k = k dt``."""
-        from snnsim.kernels.rng import bernoulli_table
-        src = self.network.sources[name]
-        out = np.zeros((T, src.size))
-        if isinstance(src, SpikeSource):
-            k = np.rint(src.times / self.dt).astype(np.int64)
-            keep = k < T
-            np.add.at(out, (k[keep], src.indices[keep]), 1.0)    # a neuron listed twice fires twice
-        elif T > 1:
-            # step n emits the spikes of t_{n+1} with p = rate(t_n) dt (docs/models.md)
-            prob = lowering.sampled(src.rate * self.dt, src.rate_dt, self.dt, T - 1, src.size, src.where, "rate_dt")
-            out[1:] = bernoulli_table(lowering.source_key(self.network.seed, name), np.ascontiguousarray(prob), 1)
+        out = lowering.source_raster(self.network, name, self.dt, T)
         return self._tensor(out, B)
 
     def _network_current(self, name: str, T: int, B: int) -> Optional[torch.Tensor]:

@@ -22,11 +22,12 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from .loihi import loihi_fixed_update, loihi_float_update
 from .neurons import coba_euler_update, coba_exp_euler_update, fire_and_reset, linear_update
 from .rng import uniform
 from .synapses import propagate
 
-FAMILY_LINEAR, FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER = 0, 1, 2
+FAMILY_LINEAR, FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER, FAMILY_LOIHI_FIXED, FAMILY_LOIHI_FLOAT = 0, 1, 2, 3, 4
 SOURCE_POISSON, SOURCE_TIMED = 0, 1
 
 #: neuron state (``v syn syn2``: float (n,); ``ref`` int32; ``flags`` uint8 padded to 8),
@@ -133,6 +134,10 @@ def update_neurons(v, syn, syn2, ref, flags, coef, pop_lo, pop_hi, pop_family, p
                 linear_update(lo, hi, v, syn, ref, inbox, pc, iext, pop_route[p, 0], pop_route[p, 1], flags)
             elif fam == FAMILY_COBA_EULER:
                 coba_euler_update(lo, hi, v, syn, syn2, ref, inbox, inbox2, pc, iext, flags)
+            elif fam == FAMILY_LOIHI_FIXED:
+                loihi_fixed_update(lo, hi, v, syn, inbox, pc, flags)
+            elif fam == FAMILY_LOIHI_FLOAT:
+                loihi_float_update(lo, hi, v, syn, inbox, pc, flags)
             else:
                 coba_exp_euler_update(lo, hi, v, syn, syn2, ref, inbox, inbox2, pc, iext, flags)
         else:
@@ -140,6 +145,10 @@ def update_neurons(v, syn, syn2, ref, flags, coef, pop_lo, pop_hi, pop_family, p
                 linear_update(lo, hi, v, syn, ref, inbox, coef, iext, pop_route[p, 0], pop_route[p, 1], flags)
             elif fam == FAMILY_COBA_EULER:
                 coba_euler_update(lo, hi, v, syn, syn2, ref, inbox, inbox2, coef, iext, flags)
+            elif fam == FAMILY_LOIHI_FIXED:
+                loihi_fixed_update(lo, hi, v, syn, inbox, coef, flags)
+            elif fam == FAMILY_LOIHI_FLOAT:
+                loihi_float_update(lo, hi, v, syn, inbox, coef, flags)
             else:
                 coba_exp_euler_update(lo, hi, v, syn, syn2, ref, inbox, inbox2, coef, iext, flags)
 

@@ -23,7 +23,7 @@ from snnsim.distributions import Distribution, child_rng, resolve
 from snnsim.errors import NetworkError
 from snnsim.models import NeuronModel
 
-INTEGRATIONS = ("exact", "euler")
+INTEGRATIONS = ("exact", "euler", "loihi", "loihi_float")
 TARGETS = ("current", "exc", "inh")
 
 

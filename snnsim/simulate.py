@@ -12,7 +12,7 @@ from snnsim.errors import NetworkError
 from snnsim.network import Network
 from snnsim.results import Results
 
-BACKENDS = {"cpu": "snnsim.backends.cpu", "event": "snnsim.backends.event"}
+BACKENDS = {"cpu": "snnsim.backends.cpu", "event": "snnsim.backends.event", "lava": "snnsim.backends.lava"}
 
 
 def backend_module(name: str):

@@ -1,0 +1,88 @@
+"""Make lava-nc 0.10.0 (declared for Python < 3.11) import on Python 3.11+.
+
+lava-nc 0.10.0 is Lava's last release (Intel has archived the project). Its only
+incompatibility with Python 3.11 is in :mod:`dataclasses`: since 3.11 a field whose
+default is an instance of an unhashable class (for Lava, ``ByteEncoder()`` defaults in
+``lava.magma.compiler.var_model``) raises ``ValueError: mutable default ... use
+default_factory``. Python 3.10 let such a default through and shared one instance
+between all objects; Lava never mutates those defaults.
+
+:func:`install` wraps ``dataclasses._process_class`` so that, for classes defined in
+``lava`` modules only, such a default becomes ``field(default_factory=...)`` returning
+a deep copy of it (each object gets its own copy: same values as 3.10 gave, no sharing).
+Classes of every other package are passed through untouched. The wrap stays installed
+because Lava imports process-model modules lazily when it compiles a network.
+
+Every Lava import in snnsim goes through :func:`import_lava`; nothing else needs to know.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import importlib
+import importlib.util
+import sys
+
+
+
+
+def _is_lava_class(cls) -> bool:
+    module = getattr(cls, "__module__", "") or ""
+    return module == "lava" or module.startswith("lava.")
+
+
+def _unhashable_default(value) -> bool:
+    return not isinstance(value, dataclasses.Field) and type(value).__hash__ is None
+
+
+def _with_factories(cls):
+    """Turn the unhashable class-level defaults of ``cls``'s own annotations into factories."""
+    for name in getattr(cls, "__dict__", {}).get("__annotations__", {}):
+        value = cls.__dict__.get(name, dataclasses.MISSING)
+        if value is not dataclasses.MISSING and _unhashable_default(value):
+            setattr(cls, name, dataclasses.field(default_factory=functools.partial(copy.deepcopy, value)))
+    return cls
+
+
+def install() -> None:
+    """Install the wrap (idempotent). Needed on Python >= 3.11 only; harmless before."""
+    original = dataclasses._process_class
+    if getattr(original, "_snnsim_lava_compat", False):
+        return
+
+    @functools.wraps(original)
+    def process_class(cls, *args, **kwargs):
+        if _is_lava_class(cls):
+            _with_factories(cls)
+        return original(cls, *args, **kwargs)
+
+    process_class._snnsim_lava_compat = True
+    dataclasses._process_class = process_class
+
+
+def installed() -> bool:
+    return getattr(dataclasses._process_class, "_snnsim_lava_compat", False)
+
+
+def import_lava(module: str):
+    """Import ``module`` (a ``lava...`` module name) after installing the compatibility step.
+
+    Raises ``ImportError`` with the install command when lava-nc is not installed.
+    """
+    install()
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == "lava" or exc.name.startswith("lava.")) and "lava" not in sys.modules:
+            raise ImportError(
+                "lava-nc is not installed; install it with scripts/setup.sh or "
+                "'pip install --ignore-requires-python lava-nc==0.10.0 scipy==1.16.3' "
+                "(see docs/lava.md)") from exc
+        raise
+
+
+def available() -> bool:
+    """True if lava-nc is installed (does not import it)."""
+    return importlib.util.find_spec("lava") is not None and importlib.util.find_spec("lava.magma") is not None

@@ -1,0 +1,457 @@
+"""Loihi's neuron and synapse arithmetic, and the mapping of a float network onto it.
+
+Loihi (and Lava's ``LIF``/``Dense`` process models) run one current-based LIF per neuron,
+updated in this order every step (``docs/loihi.md``):
+
+    u' = decay(u, du + 1) + (a << 6)        wrapped to 24 bits
+    v' = decay(v, dv) + u' + (bias_mant << bias_exp)    saturated to 24 bits
+    spike if v' > (vth << 6); then v' = 0
+
+with ``decay(x, d) = sign(x * (4096 - d)) * (|x * (4096 - d)| >> 12)`` (truncation toward
+zero) and ``a`` the sum of the weight mantissas of the spikes that arrived, shifted by the
+projection's weight exponent. A ``Dense`` connection delays every spike by one step.
+
+This module turns an :class:`snnsim.Network` into those parameters, in two flavours:
+
+- :func:`float_parameters`: Loihi's update order in float64, with the decays and gains of
+  the network's own discretisation (what Lava's ``floating_pt`` models compute);
+- :func:`quantize`: the fixed-point registers (12-bit ``du``/``dv``, 17-bit ``vth``,
+  13-bit bias mantissa with a 3-bit exponent, 8-bit weight mantissas with one exponent
+  per projection), chosen per population to minimise the quantisation error, with a
+  per-population :class:`QuantizationReport`.
+
+Both return a :class:`LoihiNetwork`, which the clock engine (``integration="loihi"`` /
+``"loihi_float"``), the Lava backend and the netx exporter all read: one mapping, one place.
+
+State units: in the float flavour ``v`` is in volts measured from ``v_reset`` (Loihi resets
+to 0) and ``u`` in volts per step; in the fixed flavour both are integers, one unit being
+``LoihiPopulation.scale`` volts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from snnsim.discretize import linear_coefficients
+from snnsim.errors import NetworkError
+from snnsim.models import IF, LI, LIF, CubaLIF
+from snnsim.network import Network
+
+DECAY_SHIFT = 12
+DECAY_UNITY = 1 << DECAY_SHIFT           # decays are d / 4096
+VTH_SHIFT = 6                            # threshold mantissa << 6
+ACT_SHIFT = 6                            # synaptic input << 6
+UV_LIMIT = 1 << 23                       # u wraps and v saturates at 24 bits
+DECAY_MAX = 4095                         # du, dv: unsigned 12 bits
+VTH_MAX = (1 << 17) - 1                  # vth: unsigned 17 bits
+BIAS_MANT_MAX = 4095                     # bias mantissa: signed 13 bits (-4096 .. 4095)
+BIAS_EXP_MAX = 7                         # bias exponent: 3 bits (0 .. 7)
+WEIGHT_EXP_MAX = 7                       # weight exponent used here: 0 .. 7 (see docs/loihi.md)
+#: weight mantissa range per sign mode of a projection (Lava's clip_weights/truncate_weights:
+#: a mixed-sign projection keeps 8 bits with the last one dropped, so its mantissas are even)
+WEIGHT_RANGE = {"excitatory": (0, 255), "inhibitory": (-255, 0), "mixed": (-256, 254)}
+#: a readout (LI) has no threshold: it becomes a LIF whose threshold is the largest one,
+#: and its scale keeps one input below this many state units (ample headroom below 2**23)
+READOUT_INPUT_UNITS = 1 << 16
+
+SUPPORTED = (LIF, CubaLIF, IF, LI)
+
+
+@dataclass
+class LoihiPopulation:
+    """Loihi LIF parameters of one population (Lava's ``LIF`` process).
+
+    ``du, dv, vth``: one value for the whole population (one register per process);
+    ``bias_mant, bias_exp, u0, v0``: arrays of shape (size,). Integers (held in int64 arrays
+    or Python ints) in the fixed flavour, floats in the float flavour (``bias_exp`` is then 0).
+    ``scale``: volts per state unit (1.0 in the float flavour); ``v_reset``: the voltage that
+    state 0 stands for (V). ``readout``: True for an LI population (never meant to spike).
+    """
+
+    name: str
+    size: int
+    du: float
+    dv: float
+    vth: float
+    bias_mant: np.ndarray
+    bias_exp: np.ndarray
+    u0: np.ndarray
+    v0: np.ndarray
+    scale: float
+    v_reset: float
+    readout: bool = False
+
+    @property
+    def bias(self) -> np.ndarray:
+        """The bias added to ``v`` every step, in state units."""
+        if self.bias_mant.dtype.kind == "f":
+            return self.bias_mant.astype(np.float64)
+        return np.where(self.bias_exp >= 0, self.bias_mant << np.maximum(self.bias_exp, 0),
+                        self.bias_mant >> np.maximum(-self.bias_exp, 0))
+
+    def to_volts(self, v_state: np.ndarray) -> np.ndarray:
+        """A ``v`` trace in state units, in volts."""
+        return np.asarray(v_state, np.float64) * self.scale + self.v_reset
+
+
+@dataclass
+class LoihiProjection:
+    """One projection: the network's CSR structure (``indptr`` over presynaptic neurons,
+    ``indices`` postsynaptic) with ``mant`` per synapse and one exponent ``exp``.
+
+    Fixed flavour: integer mantissas, and a spike adds ``mant << exp`` to ``a``.
+    Float flavour: ``mant`` holds the float weight in state units (``exp`` 0).
+    """
+
+    name: str
+    pre: str
+    post: str
+    indptr: np.ndarray
+    indices: np.ndarray
+    mant: np.ndarray
+    exp: int
+    sign_mode: str
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Per-synapse input in units of ``a`` (before Loihi's ``<< 6``): ``mant * 2**exp``."""
+        if self.mant.dtype.kind == "f":
+            return self.mant.astype(np.float64)
+        return (self.mant.astype(np.int64) << self.exp).astype(np.float64)
+
+    def matrix(self, n_pre: int, n_post: int, values: np.ndarray | None = None) -> np.ndarray:
+        """Dense ``(n_post, n_pre)`` matrix of ``values`` (default ``mant``); repeated pairs add up."""
+        values = self.mant if values is None else values
+        out = np.zeros((n_post, n_pre), values.dtype)
+        pre = np.repeat(np.arange(n_pre), np.diff(self.indptr))
+        np.add.at(out, (self.indices.astype(np.int64), pre), values)
+        return out
+
+
+@dataclass
+class PopulationError:
+    """Quantisation error of one population (one row of the report).
+
+    Relative errors: ``|quantised - float| / |float|`` for the threshold and decay factors,
+    for weights the RMS error over the synapses divided by the largest |weight| of the
+    projection, for biases the largest error divided by the largest |bias|.
+    """
+
+    population: str
+    scale_v: float
+    vth: int
+    threshold_rel: float
+    dv: int
+    v_decay_rel: float
+    du: int
+    u_decay_rel: float
+    bias_rel: float
+    weights: dict = field(default_factory=dict)   # projection -> {exp, rms_rel, max_abs_v, zeroed}
+
+    @property
+    def worst_rel(self) -> float:
+        w = [e["rms_rel"] for e in self.weights.values()]
+        return float(max([self.threshold_rel, self.bias_rel, *w]))
+
+
+@dataclass
+class QuantizationReport:
+    """Per-population quantisation errors of a :func:`quantize` call."""
+
+    populations: list
+
+    def rows(self) -> list[dict]:
+        """One flat dict per population (for tables and JSON)."""
+        out = []
+        for p in self.populations:
+            out.append({"population": p.population, "scale_v": p.scale_v, "vth": p.vth,
+                        "threshold_rel_err": p.threshold_rel, "dv": p.dv, "v_decay_rel_err": p.v_decay_rel,
+                        "du": p.du, "u_decay_rel_err": p.u_decay_rel, "bias_rel_err": p.bias_rel,
+                        "weight_rms_rel_err": max([e["rms_rel"] for e in p.weights.values()], default=0.0),
+                        "weights_zeroed": int(sum(e["zeroed"] for e in p.weights.values()))})
+        return out
+
+    def worst(self) -> float:
+        return max((p.worst_rel for p in self.populations), default=0.0)
+
+
+@dataclass
+class LoihiNetwork:
+    """A network mapped onto Loihi's LIF and Dense: what every Loihi-semantics engine runs.
+
+    ``populations`` and ``projections`` follow the network's declaration order; ``network``
+    is the description it came from (sources and probes are read from there).
+    """
+
+    network: Network
+    dt: float
+    fixed_point: bool
+    populations: dict
+    projections: dict
+    report: QuantizationReport | None = None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _uniform(where: str, name: str, values: np.ndarray) -> float:
+    values = np.asarray(values, np.float64)
+    if len(values) and not (values == values[0]).all():
+        raise NetworkError(where, name, f"must be the same for every neuron on Loihi (one register per "
+                           f"LIF process), got values from {values.min()!r} to {values.max()!r}")
+    return float(values[0]) if len(values) else 0.0
+
+
+def check_supported(net: Network, where_run: str = "loihi") -> None:
+    """Raise a :class:`NetworkError` for anything Loihi's LIF and Dense cannot express."""
+    for pop in net.populations.values():
+        model = pop.model
+        if not isinstance(model, SUPPORTED):
+            raise NetworkError(pop.where, "model", f"{type(model).__name__} has no Loihi LIF equivalent "
+                               f"(supported: LIF, CubaLIF, IF, LI); run it with integration='exact' or 'euler'")
+        params = pop.parameters()
+        if model.spiking:
+            if model.reset != "value":
+                raise NetworkError(pop.where, "reset", f"Loihi's LIF resets v to a value, got {model.reset!r}")
+            if (params["t_ref"] > 0).any():
+                raise NetworkError(pop.where, "t_ref", f"Lava's bit-accurate LIF has no refractory period, got "
+                                   f"{float(params['t_ref'].max())!r} s; use t_ref=0")
+            for name in ("v_th", "v_reset"):
+                _uniform(pop.where, name, params[name])
+            if _uniform(pop.where, "v_th", params["v_th"]) <= _uniform(pop.where, "v_reset", params["v_reset"]):
+                raise NetworkError(pop.where, "v_th", f"must be above v_reset for Loihi (reset to 0, threshold "
+                                   f"> 0), got v_th={float(params['v_th'][0])!r} V, "
+                                   f"v_reset={float(params['v_reset'][0])!r} V")
+        for name in ("tau_mem", "tau_syn", "r"):
+            if name in params:
+                _uniform(pop.where, name, params[name])
+    for proj in net.projections.values():
+        if proj.pre not in net.sources and proj.pre not in net.populations:
+            raise NetworkError(proj.where, "pre", f"unknown node {proj.pre!r}")
+        if proj.target != "current":
+            raise NetworkError(proj.where, "target", f"Loihi's LIF has one current input, got {proj.target!r}")
+    for cur in net.currents.values():
+        raise NetworkError(cur.where, "current", "Loihi has no injected currents; give constant drive as the "
+                           "population's i_bias (it becomes the Loihi bias)")
+
+
+# --------------------------------------------------------------------------- float mapping
+
+
+def _scheme(net: Network) -> str:
+    return net.integration if net.integration in ("exact", "euler") else "exact"
+
+
+def _float_population(pop, dt: float, scheme: str, seed: int) -> dict:
+    """Loihi-order float parameters of one population, in volts (from v_reset) per step."""
+    model, params = pop.model, pop.parameters()
+    tau_mem = params["tau_mem"][:1]
+    leaky = not isinstance(model, IF)
+    tau_syn = params["tau_syn"][:1] if isinstance(model, CubaLIF) or (
+        isinstance(model, LI) and (params["tau_syn"] > 0).any()) else None
+    zero = np.zeros(1)
+    coef = linear_coefficients(dt, scheme, tau_mem, params["r"][:1], params.get("v_leak", zero)[:1] * 0,
+                               np.zeros(1), tau_syn, leaky=leaky)
+    a = float(coef["a"][0])
+    gain = float(coef["gext"][0] / params["r"][0])       # what one volt of r*i adds to v per step
+    v_reset = float(params["v_reset"][0]) if model.spiking else 0.0
+    v_leak = params.get("v_leak", np.zeros(pop.size))
+    drive = gain * (((v_leak - v_reset) if leaky else 0.0) + params["r"] * params["i_bias"])
+    if leaky and not model.spiking:
+        drive = gain * (v_leak + params["r"] * params["i_bias"])
+    init = pop.initial_state(seed)
+    r = float(params["r"][0])
+    return {
+        "dv": 1.0 - a,
+        "du": 1.0 - float(coef["ds"][0]) if tau_syn is not None else 1.0,
+        "vth": float(params["v_th"][0]) - v_reset if model.spiking else np.inf,
+        "bias": drive.astype(np.float64),
+        "v0": init["v"] - v_reset,
+        "u0": gain * r * init["i_syn"] if "i_syn" in init and tau_syn is not None else np.zeros(pop.size),
+        # weight (network units) -> input in volts per step: a jump of v, or gain * r per ampere
+        "w_gain": gain * r if tau_syn is not None else 1.0,
+        "v_reset": v_reset,
+        "readout": not model.spiking,
+    }
+
+
+def float_parameters(net: Network, dt: float | None = None) -> LoihiNetwork:
+    """The network in Loihi's update order, float64 (Lava ``floating_pt``'s arithmetic).
+
+    Decays and gains come from the network's own scheme (``exact`` or ``euler``;
+    ``exact`` when the network says ``loihi``): ``dv = 1 - a``, ``du = 1 - ds`` (1 for
+    instantaneous synapses), bias ``= gain (v_leak - v_reset + r i_bias)``.
+    """
+    net.validate()
+    dt = net.dt if dt is None else float(dt)
+    check_supported(net)
+    scheme = _scheme(net)
+    pops, gains = {}, {}
+    for name, pop in net.populations.items():
+        f = _float_population(pop, dt, scheme, net.seed)
+        gains[name] = f["w_gain"]
+        pops[name] = LoihiPopulation(name, pop.size, f["du"], f["dv"], f["vth"], f["bias"],
+                                     np.zeros(pop.size, np.int64), f["u0"].astype(np.float64),
+                                     f["v0"].astype(np.float64), 1.0, f["v_reset"], f["readout"])
+    projs = {}
+    for name, proj in net.projections.items():
+        w = np.broadcast_to(np.asarray(proj.weights, np.float64), (proj.n_synapses,)) * gains[proj.post]
+        projs[name] = LoihiProjection(name, proj.pre, proj.post, proj.indptr, proj.indices, np.array(w), 0,
+                                      _sign_mode(w))
+    return LoihiNetwork(net, dt, False, pops, projs)
+
+
+def _sign_mode(w: np.ndarray) -> str:
+    if len(w) == 0 or w.min() >= 0:
+        return "excitatory"
+    if w.max() <= 0:
+        return "inhibitory"
+    return "mixed"
+
+
+# --------------------------------------------------------------------------- quantisation
+
+
+def _quantize_weights(t: np.ndarray, sign_mode: str):
+    """Mantissas and exponent for targets ``t`` (in units of ``a``); None if no exponent fits."""
+    lo, hi = WEIGHT_RANGE[sign_mode]
+    top = float(np.abs(t).max()) if len(t) else 0.0
+    step = 2 if sign_mode == "mixed" else 1
+    for e in range(WEIGHT_EXP_MAX + 1):
+        m = np.rint(t / (step << e)) * step
+        if top == 0 or (m.min() >= lo and m.max() <= hi):
+            return m.astype(np.int64), e
+    return None
+
+
+def _quantize_bias(b: np.ndarray):
+    """Bias mantissas and exponents (per neuron) for targets ``b`` in state units; None if out of range."""
+    mant = np.zeros(len(b), np.int64)
+    exp = np.zeros(len(b), np.int64)
+    for e in range(BIAS_EXP_MAX, -1, -1):   # the smallest exponent that fits wins
+        m = np.rint(b / (1 << e))
+        ok = np.abs(m) <= BIAS_MANT_MAX
+        mant[ok] = m[ok]
+        exp[ok] = e
+    if (np.abs(np.rint(b / (1 << BIAS_EXP_MAX))) > BIAS_MANT_MAX).any():
+        return None
+    return mant, exp
+
+
+def _rel(err, ref) -> float:
+    return float(err / ref) if ref > 0 else (0.0 if err == 0 else float("inf"))
+
+
+def _evaluate(scale: float, f: dict, incoming: list, spiking: bool):
+    """Quantise one population at ``scale``; returns (objective, parameters, error row) or None."""
+    out = {}
+    if spiking:
+        vth = int(np.rint(f["vth"] / (scale * (1 << VTH_SHIFT))))
+        if not 1 <= vth <= VTH_MAX:
+            return None
+        out["vth"] = vth
+        threshold_rel = abs(vth * (1 << VTH_SHIFT) * scale - f["vth"]) / f["vth"]
+    else:
+        out["vth"] = VTH_MAX
+        threshold_rel = 0.0
+    bias = _quantize_bias(f["bias"] / scale)
+    if bias is None:
+        return None
+    out["bias_mant"], out["bias_exp"] = bias
+    b_q = (bias[0] << bias[1]) * scale
+    bias_top = float(np.abs(f["bias"]).max())
+    bias_rel = _rel(float(np.abs(b_q - f["bias"]).max()), bias_top)
+    worst = max(threshold_rel, bias_rel)
+    weights = {}
+    for name, w, mode in incoming:
+        q = _quantize_weights(w / (scale * (1 << ACT_SHIFT)), mode)
+        if q is None:
+            return None
+        m, e = q
+        w_q = (m << e) * float(scale * (1 << ACT_SHIFT))
+        top = float(np.abs(w).max()) if len(w) else 0.0
+        rms = float(np.sqrt(np.mean((w_q - w) ** 2))) if len(w) else 0.0
+        weights[name] = {"mant": m, "exp": e, "rms_rel": _rel(rms, top),
+                         "max_abs_v": float(np.abs(w_q - w).max()) if len(w) else 0.0,
+                         "zeroed": int(((m == 0) & (w != 0)).sum())}
+        worst = max(worst, weights[name]["rms_rel"])
+    return worst, out, (threshold_rel, bias_rel, weights)
+
+
+def _candidate_scales(f: dict, incoming: list, spiking: bool) -> np.ndarray:
+    """Scales (V per state unit) to try: thresholds from 1 to VTH_MAX on a log grid."""
+    if spiking:
+        ref = f["vth"] / (1 << VTH_SHIFT)
+        return ref / np.unique(np.rint(np.geomspace(1, VTH_MAX, 240)))
+    tops = [float(np.abs(w).max()) for _, w, _ in incoming if len(w)] + [float(np.abs(f["bias"]).max())]
+    top = max(tops) if max(tops) > 0 else 1.0
+    return top / np.geomspace(1, READOUT_INPUT_UNITS, 240)
+
+
+def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
+    """Map ``net`` onto Loihi's fixed-point registers, minimising the quantisation error.
+
+    Per population the state scale (volts per unit) is searched over a log grid of
+    thresholds ``vth = 1 .. 2**17-1``; at each scale the threshold, the biases (13-bit
+    mantissa, exponent 0..7) and the weights of every incoming projection (8-bit mantissa,
+    one exponent 0..7 per projection, its sign mode's range) are rounded to nearest, and
+    the scale with the smallest worst relative error wins. Decays round to the nearest
+    12-bit value. Raises :class:`NetworkError` naming the population or projection when
+    nothing fits.
+    """
+    fl = float_parameters(net, dt)
+    dt = fl.dt
+    pops, projs, rows = {}, {}, []
+    incoming = {name: [] for name in net.populations}
+    for name, p in fl.projections.items():
+        incoming[p.post].append((name, p.mant, p.sign_mode))
+    for name, p in fl.populations.items():
+        pop = net.populations[name]
+        spiking = not p.readout
+        f = {"vth": p.vth, "bias": p.bias_mant}
+        best = None
+        for scale in _candidate_scales(f, incoming[name], spiking):
+            got = _evaluate(float(scale), f, incoming[name], spiking)
+            if got is not None and (best is None or got[0] < best[0]):
+                best = (got[0], float(scale), got[1], got[2])
+        if best is None:
+            raise NetworkError(pop.where, "weights", _range_message(p, incoming[name]))
+        _, scale, q, (threshold_rel, bias_rel, weights) = best
+        dv, v_decay_rel = _decay(p.dv, 0, pop.where, "tau_mem")
+        du, u_decay_rel = _decay(p.du, 1, pop.where, "tau_syn")
+        u0 = np.rint(p.u0 / scale).astype(np.int64)
+        v0 = np.clip(np.rint(p.v0 / scale), -UV_LIMIT + 1, UV_LIMIT - 1).astype(np.int64)
+        pops[name] = LoihiPopulation(name, p.size, du, dv, q["vth"], q["bias_mant"], q["bias_exp"], u0, v0,
+                                     scale, p.v_reset, p.readout)
+        for proj_name, e in weights.items():
+            src = fl.projections[proj_name]
+            projs[proj_name] = LoihiProjection(proj_name, src.pre, src.post, src.indptr, src.indices, e["mant"],
+                                               e["exp"], src.sign_mode)
+        rows.append(PopulationError(name, scale, q["vth"], threshold_rel, dv, v_decay_rel, du, u_decay_rel,
+                                    bias_rel, {k: {kk: vv for kk, vv in e.items() if kk != "mant"}
+                                               for k, e in weights.items()}))
+    projs = {name: projs[name] for name in net.projections}
+    return LoihiNetwork(net, dt, True, pops, projs, QuantizationReport(rows))
+
+
+def _decay(d: float, offset: int, where: str, field: str) -> tuple[int, float]:
+    """12-bit decay register for a float decay ``d`` (fraction lost per step); ``offset`` is
+    Loihi's built-in +1 of the current decay. Returns the register and the relative error of
+    the kept fraction ``1 - d``."""
+    reg = int(np.clip(np.rint(d * DECAY_UNITY) - offset, 0, DECAY_MAX))
+    kept = (DECAY_UNITY - reg - offset) / DECAY_UNITY
+    return reg, _rel(abs(kept - (1.0 - d)), abs(1.0 - d)) if d < 1 else float(abs(kept))
+
+
+def _range_message(p: LoihiPopulation, incoming: list) -> str:
+    parts = [f"threshold {p.vth!r} V" if not p.readout else "readout",
+             f"bias up to {float(np.abs(p.bias_mant).max()) if p.size else 0.0!r} V"]
+    for name, w, _ in incoming:
+        if len(w):
+            nz = np.abs(w[w != 0])
+            parts.append(f"projection {name!r} weights from {float(nz.min()) if len(nz) else 0.0!r} to "
+                         f"{float(np.abs(w).max())!r} V per step")
+    return ("no Loihi scale represents these values together (17-bit threshold, 13-bit bias mantissa with "
+            "exponent 0..7, 8-bit weight mantissas with exponent 0..7): " + "; ".join(parts))
