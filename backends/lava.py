@@ -194,7 +194,13 @@ class Simulator:
         self._ran = True
         t_loop = time.perf_counter()
         try:
-            root.run(condition=lava["RunSteps"](num_steps=n_steps), run_cfg=self._run_cfg(lava))
+            try:
+                root.run(condition=lava["RunSteps"](num_steps=n_steps), run_cfg=self._run_cfg(lava))
+            except Exception as exc:
+                if self.run_config != "loihi2-hw":
+                    raise
+                raise RuntimeError("Loihi2HwCfg needs Intel's closed lava-loihi package and a Loihi 2 system "
+                                   f"(neither is installed here); Lava failed with {type(exc).__name__}: {exc}") from exc
             loop_s = time.perf_counter() - t_loop
             data = {key: (m.get_data()[proc.name][var], proc) for key, (m, proc, var) in monitors.items()}
         finally:
