@@ -149,6 +149,8 @@ class PopulationError:
     u_decay_rel: float
     bias_rel: float
     weights: dict = field(default_factory=dict)   # projection -> {exp, rms_rel, max_abs_v, zeroed}
+    u_bound_units: float = 0.0    # |u| if every input fired every step (state units)
+    headroom: bool = True         # u_bound_units (+ threshold) fits in 24 bits
 
     @property
     def worst_rel(self) -> float:
@@ -170,7 +172,8 @@ class QuantizationReport:
                         "threshold_rel_err": p.threshold_rel, "dv": p.dv, "v_decay_rel_err": p.v_decay_rel,
                         "du": p.du, "u_decay_rel_err": p.u_decay_rel, "bias_rel_err": p.bias_rel,
                         "weight_rms_rel_err": max([e["rms_rel"] for e in p.weights.values()], default=0.0),
-                        "weights_zeroed": int(sum(e["zeroed"] for e in p.weights.values()))})
+                        "weights_zeroed": int(sum(e["zeroed"] for e in p.weights.values())),
+                        "u_bound": p.u_bound_units, "headroom": p.headroom})
         return out
 
     def worst(self) -> float:
@@ -396,8 +399,10 @@ def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
     Per population the state scale (volts per unit) is searched over a log grid of
     thresholds ``vth = 1 .. 2**17-1``; at each scale the threshold, the biases (13-bit
     mantissa, exponent 0..7) and the weights of every incoming projection (8-bit mantissa,
-    one exponent 0..7 per projection, its sign mode's range) are rounded to nearest, and
-    the scale with the smallest worst relative error wins. Decays round to the nearest
+    one exponent 0..7 per projection, its sign mode's range) are rounded to nearest. Scales
+    at which ``u`` could wrap (every input firing every step, ``u`` at its steady state) are
+    dropped when any other fits; of the rest, the coarsest scale whose worst relative error
+    is within 5 % of the smallest wins (the most headroom for the same accuracy). Decays round to the nearest
     12-bit value. Raises :class:`NetworkError` naming the population or projection when
     nothing fits.
     """
@@ -411,14 +416,21 @@ def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
         pop = net.populations[name]
         spiking = not p.readout
         f = {"vth": p.vth, "bias": p.bias_mant}
-        best = None
+        tried = []
         for scale in _candidate_scales(f, incoming[name], spiking):
             got = _evaluate(float(scale), f, incoming[name], spiking)
-            if got is not None and (best is None or got[0] < best[0]):
-                best = (got[0], float(scale), got[1], got[2])
-        if best is None:
-            raise NetworkError(pop.where, "weights", _range_message(p, incoming[name]))
-        _, scale, q, (threshold_rel, bias_rel, weights) = best
+            if got is not None:
+                tried.append((got[0], float(scale), got[1], got[2]))
+        if not tried:
+            _raise_out_of_range(net, p, incoming[name], spiking)
+        u_bound = _input_bound(fl, name) / max(p.du, 1.0 / DECAY_UNITY)
+        roomy = [t for t in tried if max(u_bound, u_bound + (0 if p.readout else p.vth)) / t[1] < UV_LIMIT - 1]
+        headroom = bool(roomy)
+        pool = roomy or tried
+        least = min(t[0] for t in pool)
+        # nearly as accurate is as good: take the coarsest such scale, the most headroom below 2**23
+        _, scale, q, (threshold_rel, bias_rel, weights) = max(
+            (t for t in pool if t[0] <= least * 1.05 + 1e-9), key=lambda t: t[1])
         dv, v_decay_rel = _decay(p.dv, 0, pop.where, "tau_mem")
         du, u_decay_rel = _decay(p.du, 1, pop.where, "tau_syn")
         u0 = np.rint(p.u0 / scale).astype(np.int64)
@@ -431,9 +443,22 @@ def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
                                                e["exp"], src.sign_mode)
         rows.append(PopulationError(name, scale, q["vth"], threshold_rel, dv, v_decay_rel, du, u_decay_rel,
                                     bias_rel, {k: {kk: vv for kk, vv in e.items() if kk != "mant"}
-                                               for k, e in weights.items()}))
+                                               for k, e in weights.items()},
+                                    u_bound_units=float(u_bound / scale), headroom=headroom))
     projs = {name: projs[name] for name in net.projections}
     return LoihiNetwork(net, dt, True, pops, projs, QuantizationReport(rows))
+
+
+def _input_bound(fl: LoihiNetwork, post: str) -> float:
+    """The largest input one neuron of ``post`` can get in one step (V per step): every
+    presynaptic neuron firing, positive and negative weights taken apart."""
+    n = fl.populations[post].size
+    pos, neg = np.zeros(n), np.zeros(n)
+    for p in fl.projections.values():
+        if p.post == post and len(p.mant):
+            np.add.at(pos, p.indices.astype(np.int64), np.maximum(p.mant, 0.0))
+            np.add.at(neg, p.indices.astype(np.int64), np.minimum(p.mant, 0.0))
+    return float(max(pos.max(initial=0.0), -neg.min(initial=0.0)))
 
 
 def _decay(d: float, offset: int, where: str, field: str) -> tuple[int, float]:
@@ -445,13 +470,22 @@ def _decay(d: float, offset: int, where: str, field: str) -> tuple[int, float]:
     return reg, _rel(abs(kept - (1.0 - d)), abs(1.0 - d)) if d < 1 else float(abs(kept))
 
 
-def _range_message(p: LoihiPopulation, incoming: list) -> str:
-    parts = [f"threshold {p.vth!r} V" if not p.readout else "readout",
-             f"bias up to {float(np.abs(p.bias_mant).max()) if p.size else 0.0!r} V"]
-    for name, w, _ in incoming:
-        if len(w):
-            nz = np.abs(w[w != 0])
-            parts.append(f"projection {name!r} weights from {float(nz.min()) if len(nz) else 0.0!r} to "
-                         f"{float(np.abs(w).max())!r} V per step")
-    return ("no Loihi scale represents these values together (17-bit threshold, 13-bit bias mantissa with "
-            "exponent 0..7, 8-bit weight mantissas with exponent 0..7): " + "; ".join(parts))
+def _raise_out_of_range(net: Network, p: LoihiPopulation, incoming: list, spiking: bool) -> None:
+    """Name the value that no scale can represent: the bias or an incoming projection's weights
+    (checked at the coarsest scale, where the fewest bits are needed), else the combination."""
+    pop = net.populations[p.name]
+    scales = _candidate_scales({"vth": p.vth, "bias": p.bias_mant}, incoming, spiking)
+    coarsest = float(scales.max())
+    if _quantize_bias(p.bias_mant / coarsest) is None:
+        top = float(np.abs(p.bias_mant).max())
+        raise NetworkError(pop.where, "i_bias", f"the bias of {top!r} V per step needs more than Loihi's 13-bit "
+                           f"mantissa with exponent 0..7 allows next to threshold {p.vth!r} V "
+                           f"(at most {BIAS_MANT_MAX << BIAS_EXP_MAX} state units)")
+    for name, w, mode in incoming:
+        if _quantize_weights(w / (coarsest * (1 << ACT_SHIFT)), mode) is None:
+            raise NetworkError(net.projections[name].where, "weights",
+                               f"weights up to {float(np.abs(w).max())!r} V per step cannot be represented next to "
+                               f"{p.name!r}'s threshold {p.vth!r} V: Loihi weights are 8-bit mantissas with "
+                               f"exponent 0..{WEIGHT_EXP_MAX} (at most {255 << WEIGHT_EXP_MAX} x 64 state units)")
+    raise NetworkError(pop.where, "v_th", f"no Loihi scale represents threshold {p.vth!r} V together with its "
+                       f"biases and incoming weights (17-bit threshold, 13-bit bias mantissa, 8-bit weights)")
