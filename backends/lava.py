@@ -246,8 +246,9 @@ class Simulator:
         for probe in self.network.probes.values():
             if isinstance(probe, StateProbe):
                 wanted.add((probe.target, "u" if probe.variable == "i_syn" else "v"))
-            elif probe.target in neurons:
-                wanted.add((probe.target, "s_out"))
+        for name, pop in self.network.populations.items():   # every spike: counts and synaptic events
+            if pop.model.spiking:
+                wanted.add((name, "s_out"))
         monitors = {}
         for target, var in sorted(wanted):
             m = lava["Monitor"]()
@@ -262,21 +263,22 @@ class Simulator:
         spiking = tuple(name for name, pop in net.populations.items() if pop.model.spiking)
         res = Results(NAME, dt, self.integration, "int" if self.fixed_point else "float64", 0.0, n_steps * dt,
                       dict(layout.sizes), neuron_populations=layout.populations, spiking_populations=spiking)
-        counts = {}
-        for probe in net.probes.values():
-            if isinstance(probe, StateProbe):
-                continue
-            name = probe.target
-            if name in rasters:
-                raster = rasters[name][:n_steps + 1]
-            else:
-                raster = np.zeros((n_steps + 1, layout.sizes[name]))
+        spikes = {name: r[:n_steps + 1] for name, r in rasters.items()}
+        for name in net.populations:
+            raster = np.zeros((n_steps + 1, layout.sizes[name]))
+            if (name, "s_out") in data:
                 raster[1:] = data[(name, "s_out")][0][:n_steps] != 0
-            ks, idx = np.nonzero(raster)
-            reps = raster[ks, idx].astype(np.int64)
+            spikes[name] = raster
+        recorded = {p.target for p in net.probes.values() if not isinstance(p, StateProbe)}
+        for name in recorded:
+            ks, idx = np.nonzero(spikes[name])
+            reps = spikes[name][ks, idx].astype(np.int64)
             res.spikes[name] = SpikeTrains(np.repeat(ks, reps) * dt, np.repeat(idx, reps).astype(np.int64),
                                            layout.sizes[name])
-            counts[name] = int(reps.sum())
+        counts = {name: int(r.sum()) for name, r in spikes.items()}
+        events = 0
+        for proj in net.projections.values():   # counted when sent, as the clock engine does
+            events += int(spikes[proj.pre].sum(axis=0) @ np.diff(proj.indptr))
         for name, probe in net.probes.items():
             if not isinstance(probe, StateProbe):
                 continue
@@ -289,9 +291,8 @@ class Simulator:
             times = np.arange(sel.shape[0]) * probe.every * dt
             res.traces[name] = Trace(probe.target, probe.variable, probe.neurons.copy(), times, sel)
         res.spike_counts = counts
-        res.counters = {"steps": n_steps, "neuron_spikes": int(sum(c for n, c in counts.items()
-                                                                   if n in net.populations)),
-                        "source_spikes": int(sum(int(r[:n_steps + 1].sum()) for r in rasters.values())),
+        res.counters = {"steps": n_steps, "neuron_spikes": int(sum(counts[n] for n in net.populations)),
+                        "source_spikes": int(sum(counts[n] for n in net.sources)), "syn_events": events,
                         "wall_s": wall_s + self.build_s, "loop_s": loop_s, "jit_s": 0.0, "build_s": self.build_s}
         return res
 

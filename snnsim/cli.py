@@ -191,10 +191,33 @@ def cmd_run(args) -> int:
     check_times(args.duration, args.dt)
     if args.out and os.path.exists(args.out) and os.path.exists(args.file) and os.path.samefile(args.out, args.file):
         raise FileFormatError(f"{args.out}: --out would overwrite the network file being run")
+    integration = args.integration
+    if args.fixed_point:
+        if integration not in (None, "loihi"):
+            raise NetworkError("run", "integration", f"--fixed-point is Loihi's fixed point ('loihi'), "
+                               f"got --integration {integration}")
+        integration = "loihi"
+    elif args.backend == "lava" and integration is None:
+        integration = "loihi_float"
     net = load_network(args.file)
+    if integration == "loihi":
+        print_quantization(net, args.dt)
     simulate_and_report(net, args, f"{net.name} ({args.file})", dt=args.dt,
-                        integration=args.integration, backend=args.backend)
+                        integration=integration, backend=args.backend)
     return 0
+
+
+def print_quantization(net, dt=None) -> list[dict]:
+    """Quantise ``net`` for Loihi and print the per-population error table; returns its rows."""
+    from snnsim.loihi import quantize
+
+    rows = quantize(net, dt).report.rows()
+    _table("Loihi fixed point: quantisation per population",
+           ("population", "V/unit", "vth", "dv", "du", "vth err", "w err", "bias err", "w->0", "u room"),
+           [(r["population"], f"{r['scale_v']:.4g}", r["vth"], r["dv"], r["du"], f"{r['threshold_rel_err']:.2e}",
+             f"{r['weight_rms_rel_err']:.2e}", f"{r['bias_rel_err']:.2e}", r["weights_zeroed"],
+             "ok" if r["headroom"] else "may wrap") for r in rows])
+    return rows
 
 
 def cmd_info(args) -> int:
@@ -262,6 +285,14 @@ def cmd_export(args) -> int:
         net = load_network(args.file)
         from snnsim.io.nir import write_nir
         write_nir(net, args.output, dt=args.dt, integration=args.integration, strict=args.strict)
+    elif args.format == "netx":
+        if args.dt is not None:
+            from snnsim.network import check_dt
+            check_dt(args.dt, "export")
+        net = load_network(args.file)
+        from snnsim.io.netx import write_netx
+        print_quantization(net, args.dt)
+        write_netx(net, args.output, dt=args.dt)
     else:  # pragma: no cover - argparse restricts the choices
         raise NetworkError("export", "format", f"unknown format {args.format!r}")
     print(f"wrote {args.output}")
@@ -300,7 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a network from a Python script or an HDF5 file")
     run.add_argument("file", metavar="FILE", help="script defining `network` or `build_network()`, or .h5 network")
     _run_options(run, None)
-    run.add_argument("--integration", choices=("exact", "euler"), default=None,
+    run.add_argument("--fixed-point", action="store_true",
+                     help="Loihi's fixed point: integration 'loihi' (with --backend lava: Lava's fixed_pt)")
+    run.add_argument("--integration", choices=("exact", "euler", "loihi", "loihi_float"), default=None,
                      help="integration scheme (default: the network's)")
     run.add_argument("--backend", default="cpu", help=f"one of {', '.join(sorted(BACKENDS))} (default cpu)")
     run.add_argument("--out", metavar="H5", help="write the results to this HDF5 file")
@@ -348,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write a network in another format")
     export.add_argument("file", metavar="FILE", help="Python script or .h5 network")
     export.add_argument("output", metavar="OUT", help="file to write")
-    export.add_argument("--format", choices=("nir",), required=True)
+    export.add_argument("--format", choices=("nir", "netx"), required=True,
+                        help="nir (NIR graph) or netx (lava-dl's HDF5, Loihi fixed point)")
     export.add_argument("--dt", type=float, help="time step in s recorded in the file (default: the network's)")
     export.add_argument("--integration", choices=("exact", "euler"), help="default: the network's")
     export.add_argument("--strict", action="store_true",

@@ -1,0 +1,212 @@
+"""Export to lava-dl's netx HDF5 format: a feed-forward chain of Loihi CUBA LIF layers.
+
+:func:`write_netx` maps the network with :func:`snnsim.loihi.quantize` (the same registers
+that ``integration="loihi"`` runs) and writes the layout that lava-dl's loader
+(``lava.lib.dl.netx.hdf5.Network``, lava-dl 0.6.0) reads::
+
+    layer/0/type   "input"           layer/0/shape  [n_in]
+    layer/i/type   "dense"           layer/i/shape  [n_i]
+    layer/i/weight (n_i, n_{i-1})    int, the effective weight (mantissa << exponent)
+    layer/i/bias   (n_i,)            int, bias in units of 2**6 state units
+    layer/i/neuron/type "CUBA", iDecay = du + 1, vDecay = dv, vThMant = vth,
+                   refDelay = 1, gradedSpike = False
+
+What netx does with each value (read from lava-dl 0.6.0, see ``docs/netx.md``): the input
+layer without a ``neuron`` group only sets the input shape (no extra process, no extra
+delay); each dense layer becomes a Lava ``Dense`` (one step of delay) and a ``LIF`` with
+``du = iDecay - 1``, ``dv = vDecay``, ``vth = vThMant``, ``bias_mant = bias``, ``bias_exp = 6``
+and ``u = v = 0``. The Dense weight exponent is not read from the file: lava-dl derives it
+from the integer weights (``optimize_weight_bits``), always ``<= 0``, so an 8-bit effective
+weight is carried exactly and nothing larger is.
+
+Hence a network is written only when netx reproduces its quantised registers exactly:
+every projection's effective weights lie in netx's 8-bit range (in practice: the mapping
+chose weight exponent 0), every bias is a multiple of 64 state units, every initial ``u``
+and ``v`` is zero, every delay is one step. Anything else raises
+:class:`~snnsim.errors.NetworkError` naming the object and field, before a file is
+created; the file is written atomically (:mod:`snnsim.io.atomic`).
+
+Time alignment: a source spike of time index ``k`` reaches the first layer's ``u`` at
+step ``k + 1`` in both engines; feed it to the netx network in Lava step ``k`` (for a
+``lava.proc.io.source.RingBuffer``: column ``k - 1``). Lava has no step 0: spikes of index 0
+go into the first ``Dense``'s ``a_buff`` (``net.layers[0].synapse.a_buff``), as the Lava
+backend does. Output spikes of Lava step ``t`` are our spikes at ``t * dt``.
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+from snnsim import loihi
+from snnsim.errors import NetworkError
+from snnsim.io.atomic import atomic_path, check_writable
+from snnsim.network import Network
+
+__all__ = ["write_netx", "netx_chain", "NETX_BIAS_SHIFT"]
+
+#: lava-dl's netx creates every CUBA LIF with ``bias_exp = 6``: a bias value b adds b << 6
+NETX_BIAS_SHIFT = 6
+#: effective weight ranges lava-dl's netx loader reproduces exactly, by the signs in the matrix
+_RANGE_EXCITATORY = (0, 255)
+_RANGE_MIXED = (-256, 254)
+_RANGE_INHIBITORY = (-255, -1)
+
+
+def netx_chain(network: Network) -> tuple[str, list[tuple[str, str]]]:
+    """The source and the ``(projection, population)`` chain that netx layers are made of.
+
+    Raises :class:`NetworkError` unless the network is one spike source feeding a chain of
+    populations, each fed by exactly one projection from the node before it.
+    """
+    if len(network.sources) != 1:
+        raise NetworkError("network", "sources", f"a netx network has exactly one input (spike source), got "
+                           f"{len(network.sources)}: {sorted(network.sources)}")
+    if not network.populations:
+        raise NetworkError("network", "populations", "a netx network needs at least one population")
+    source = next(iter(network.sources))
+    incoming: dict[str, list] = {name: [] for name in network.populations}
+    outgoing: dict[str, list] = {name: [] for name in (*network.sources, *network.populations)}
+    for proj in network.projections.values():
+        if proj.pre == proj.post:
+            raise NetworkError(proj.where, "post", f"is a recurrent (self) projection of {proj.post!r}; netx "
+                               f"export writes feed-forward chains only")
+        incoming[proj.post].append(proj)
+        outgoing[proj.pre].append(proj)
+    for name, projs in incoming.items():
+        if len(projs) > 1:
+            raise NetworkError(network.populations[name].where, "projections", f"is fed by "
+                               f"{len(projs)} projections ({[p.name for p in projs]}); a netx layer has one "
+                               f"input layer")
+    chain, node, seen = [], source, {source}
+    while outgoing[node]:
+        if len(outgoing[node]) > 1:
+            where = network.node(node).where
+            raise NetworkError(where, "projections", f"feeds {len(outgoing[node])} projections "
+                               f"({[p.name for p in outgoing[node]]}); netx layers form one chain")
+        proj = outgoing[node][0]
+        if proj.post in seen:
+            raise NetworkError(proj.where, "post", f"goes back to {proj.post!r}, earlier in the chain (a "
+                               f"recurrent loop); netx export writes feed-forward chains only")
+        chain.append((proj.name, proj.post))
+        seen.add(proj.post)
+        node = proj.post
+    missing = [name for name in network.populations if name not in seen]
+    if missing:
+        raise NetworkError(network.populations[missing[0]].where, "projections", f"is not on the chain from "
+                           f"source {source!r} ({' -> '.join([source, *(p for _, p in chain)])}); netx export "
+                           f"writes one feed-forward chain")
+    return source, chain
+
+
+def _is_power_of_two(x: int) -> bool:
+    return x > 0 and (x & (x - 1)) == 0
+
+
+def _check_weights(where: str, eff: np.ndarray, exp: int) -> None:
+    """Raise unless lava-dl's netx loader turns ``eff`` back into exactly these weights."""
+    if eff.size == 0 or not eff.any():
+        raise NetworkError(where, "weights", "all weights quantise to 0; lava-dl's netx loader cannot read an "
+                           "all-zero weight matrix (it derives the weight exponent from the largest weight)")
+    lo, hi = int(eff.min()), int(eff.max())
+    if lo >= 0:
+        rng, mode = _RANGE_EXCITATORY, "excitatory"
+    elif hi <= 0:
+        rng, mode = _RANGE_INHIBITORY, "inhibitory"
+    else:
+        rng, mode = _RANGE_MIXED, "mixed-sign"
+    if lo < rng[0] or hi > rng[1]:
+        cause = (f"the Loihi mapping gives this projection weight exponent {exp}, and netx files carry no "
+                 f"exponent (lava-dl derives one <= 0 from the integer weights)" if exp > 0 else
+                 "repeated synapses between the same pair add up beyond that range")
+        raise NetworkError(where, "weights", f"effective weights (mantissa << exponent, in units of Loihi's "
+                           f"synaptic input) from {lo} to {hi}; a netx file reproduces {mode} weights exactly "
+                           f"only within [{rng[0]}, {rng[1]}]: {cause}")
+    if hi <= 0 and _is_power_of_two(-lo):
+        raise NetworkError(where, "weights", f"an all-inhibitory weight matrix whose most negative weight is "
+                           f"{lo} (a power of two) is changed by lava-dl's netx loader (it scales it to -256 and "
+                           f"Lava clips that to -255); netx cannot carry these weights exactly")
+
+
+def _layers(network: Network, dt: float | None):
+    """Validate and map ``network``; returns (LoihiNetwork, source, [layer dicts])."""
+    network.validate()
+    source, chain = netx_chain(network)
+    lnet = loihi.quantize(network, dt)
+    from snnsim.backends import lowering
+
+    layers = []
+    pre = source
+    for proj_name, pop_name in chain:
+        proj = network.projections[proj_name]
+        steps = lowering.delay_steps(proj, lnet.dt)
+        if len(steps) and (steps != 1).any():
+            raise NetworkError(proj.where, "delay", f"netx export writes one-step (Dense) connections; this "
+                               f"projection has a delay of {int(steps[steps != 1][0])} steps of dt={lnet.dt!r} s")
+        p = lnet.populations[pop_name]
+        pop = network.populations[pop_name]
+        for var, values in (("u", p.u0), ("v", p.v0)):
+            if np.any(values != 0):
+                raise NetworkError(pop.where, "initial", f"netx starts every neuron at u = v = 0; initial {var} "
+                                   f"maps to {int(np.abs(values).max())} state units (set the initial state "
+                                   f"to v_reset and i_syn to 0)")
+        bias = np.asarray(p.bias, np.int64)
+        if np.any(bias % (1 << NETX_BIAS_SHIFT)):
+            bad = int(bias[np.flatnonzero(bias % (1 << NETX_BIAS_SHIFT))[0]])
+            raise NetworkError(pop.where, "i_bias", f"the bias (from i_bias and v_leak - v_reset) maps to {bad} "
+                               f"state units; lava-dl's netx applies bias_exp = {NETX_BIAS_SHIFT}, so only "
+                               f"multiples of {1 << NETX_BIAS_SHIFT} are exact")
+        lp = lnet.projections[proj_name]
+        n_pre, n_post = network.node(pre).size, pop.size
+        eff = lp.matrix(n_pre, n_post).astype(np.int64) << int(lp.exp)
+        _check_weights(proj.where, eff, int(lp.exp))
+        layers.append({"population": pop_name, "projection": proj_name, "size": pop.size, "weight": eff,
+                       "bias": bias >> NETX_BIAS_SHIFT, "iDecay": int(p.du) + 1, "vDecay": int(p.dv),
+                       "vThMant": int(p.vth), "scale": float(p.scale), "v_reset": float(p.v_reset),
+                       "readout": bool(p.readout)})
+        pre = pop_name
+    return lnet, source, layers
+
+
+def _text(value: str) -> np.ndarray:
+    return np.array([value.encode("ascii")])
+
+
+def write_netx(network: Network, path, dt: float | None = None) -> loihi.LoihiNetwork:
+    """Write ``network`` as a lava-dl netx HDF5 file at ``path``; returns the quantised network.
+
+    ``dt`` (s): the step the registers are computed for (default ``network.dt``). The file
+    runs in lava-dl's ``netx.hdf5.Network`` with the same integer registers as
+    ``simulate(network, ..., integration="loihi")``; what cannot be carried exactly raises
+    :class:`NetworkError` before anything is written (see the module docstring).
+    """
+    path = check_writable(path)
+    lnet, source, layers = _layers(network, dt)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["writer"] = "snnsim"
+            f.attrs["format"] = "lava-dl netx"
+            f.attrs["network"] = network.name
+            f.attrs["dt"] = lnet.dt
+            group = f.create_group("layer")
+            inp = group.create_group("0")
+            inp.create_dataset("type", data=_text("input"))
+            inp.create_dataset("shape", data=np.array([network.sources[source].size], np.int64))
+            inp.attrs["source"] = source
+            for i, layer in enumerate(layers, start=1):
+                g = group.create_group(str(i))
+                g.create_dataset("type", data=_text("dense"))
+                g.create_dataset("shape", data=np.array([layer["size"]], np.int64))
+                g.create_dataset("weight", data=layer["weight"].astype(np.int32))
+                g.create_dataset("bias", data=layer["bias"].astype(np.int32))
+                neuron = g.create_group("neuron")
+                neuron.create_dataset("type", data=_text("CUBA"))
+                neuron.create_dataset("iDecay", data=np.int64(layer["iDecay"]))
+                neuron.create_dataset("vDecay", data=np.int64(layer["vDecay"]))
+                neuron.create_dataset("vThMant", data=np.int64(layer["vThMant"]))
+                neuron.create_dataset("refDelay", data=np.int64(1))
+                neuron.create_dataset("gradedSpike", data=np.bool_(False))
+                for key in ("population", "projection", "scale", "v_reset", "readout"):
+                    g.attrs[key] = layer[key]
+    return lnet
+
