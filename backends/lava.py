@@ -6,7 +6,8 @@ for ``floating_pt``) and builds, per population, a ``lava.proc.lif.process.LIF``
 projection a ``lava.proc.dense.process.Dense`` (weight mantissas, ``weight_exp``,
 ``num_weight_bits=8``); per spike source a ``lava.proc.io.source.RingBuffer`` holding
 its spikes (Poisson spikes drawn from the clock engine's stream, so both engines see
-the same input); and a ``lava.proc.monitor.process.Monitor`` per recorded variable.
+the same input); and per recorded variable a tap that streams it out every step
+(``lava.proc.io.extractor.Extractor`` on ``s_out``, ``VarWire`` on ``u``/``v``).
 It runs them with ``Loihi2SimCfg(select_tag="fixed_pt" | "floating_pt")`` and returns the
 same :class:`~snnsim.results.Results` as the other backends: spikes at ``k dt`` for Lava
 time step ``k``, traces in the state units of :mod:`snnsim.loihi` (sample 0 is the
@@ -47,7 +48,8 @@ def _lava():
         "LIF": import_lava("lava.proc.lif.process").LIF,
         "Dense": import_lava("lava.proc.dense.process").Dense,
         "RingBuffer": import_lava("lava.proc.io.source").RingBuffer,
-        "Monitor": import_lava("lava.proc.monitor.process").Monitor,
+        "Extractor": import_lava("lava.proc.io.extractor").Extractor,
+        "VarWire": import_lava("lava.proc.io.extractor").VarWire,
         "RunSteps": import_lava("lava.magma.core.run_conditions").RunSteps,
         "configs": import_lava("lava.magma.core.run_configs"),
         "SignMode": import_lava("lava.utils.weightutils").SignMode,
@@ -123,9 +125,12 @@ class Simulator:
     def _run_cfg(self, lava):
         configs = lava["configs"]
         tag = "fixed_pt" if self.fixed_point else "floating_pt"
+        # the taps' models carry no tag: name them for the tag-based selection
+        taps = import_lava("lava.proc.io.extractor")
+        models = {taps.Extractor: taps.PyLoihiExtractorModel, taps.VarWire: taps.PyLoihiVarWireModel}
         if self.run_config == "loihi2-hw":
-            return configs.Loihi2HwCfg(select_tag=tag)
-        return configs.Loihi2SimCfg(select_tag=tag)
+            return configs.Loihi2HwCfg(select_tag=tag, exception_proc_model_map=models)
+        return configs.Loihi2SimCfg(select_tag=tag, exception_proc_model_map=models)
 
     def _neurons(self, lava) -> dict:
         procs = {}
@@ -202,10 +207,15 @@ class Simulator:
                 raise RuntimeError("Loihi2HwCfg needs Intel's closed lava-loihi package and a Loihi 2 system "
                                    f"(neither is installed here); Lava failed with {type(exc).__name__}: {exc}") from exc
             loop_s = time.perf_counter() - t_loop
-            data = {key: (m.get_data()[proc.name][var], proc) for key, (m, proc, var) in monitors.items()}
+            t_read = time.perf_counter()
+            data = {key: (np.array([tap.receive() for _ in range(n_steps)]).reshape(n_steps, -1), None)
+                    for key, tap in monitors.items()}
+            readout_s = time.perf_counter() - t_read
         finally:
             root.stop()
-        return self._results(n_steps, data, rasters, loop_s, time.perf_counter() - t_wall)
+        res = self._results(n_steps, data, rasters, loop_s, time.perf_counter() - t_wall)
+        res.counters["readout_s"] = readout_s
+        return res
 
     def _bridge(self, lava, nodes: dict, links: list) -> None:
         """Lava runs the processes connected to the one it is started from: join separate parts
@@ -242,6 +252,10 @@ class Simulator:
             parent[find(pre)] = find(post)
 
     def _monitors(self, lava, neurons: dict, n_steps: int) -> dict:
+        """Taps that stream every step's vector out of Lava: an ``Extractor`` on ``s_out`` for
+        spikes, a ``VarWire`` on ``u``/``v`` for traces, each buffering all ``n_steps`` vectors.
+        (Lava's ``Monitor`` returns its samples one scalar per channel message: minutes for a
+        few thousand neurons.)"""
         wanted = set()
         for probe in self.network.probes.values():
             if isinstance(probe, StateProbe):
@@ -249,13 +263,17 @@ class Simulator:
         for name, pop in self.network.populations.items():   # every spike: counts and synaptic events
             if pop.model.spiking:
                 wanted.add((name, "s_out"))
-        monitors = {}
+        taps = {}
         for target, var in sorted(wanted):
-            m = lava["Monitor"]()
             proc = neurons[target]
-            m.probe(getattr(proc, var), n_steps)
-            monitors[(target, var)] = (m, proc, var)
-        return monitors
+            if var == "s_out":
+                tap = lava["Extractor"](shape=(proc.s_out.shape[0],), buffer_size=max(n_steps, 1))
+                proc.s_out.connect(tap.in_port)
+            else:
+                tap = lava["VarWire"](buffer_size=max(n_steps, 1))
+                tap.connect_var(getattr(proc, var))
+            taps[(target, var)] = tap
+        return taps
 
     def _results(self, n_steps, data, rasters, loop_s, wall_s) -> Results:
         net, dt = self.network, self.dt

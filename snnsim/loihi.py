@@ -383,14 +383,64 @@ def _evaluate(scale: float, f: dict, incoming: list, spiking: bool):
     return worst, out, (threshold_rel, bias_rel, weights)
 
 
+def _search(scales: np.ndarray, f: dict, incoming: list, spiking: bool) -> np.ndarray:
+    """:func:`_evaluate`'s worst relative error at every candidate scale at once (``inf``
+    where something does not fit): the same rounding, on a (scales x values) grid."""
+    s = scales[:, None]
+    worst = np.zeros(len(scales))
+    if spiking:
+        vth = np.rint(f["vth"] / (scales * (1 << VTH_SHIFT)))
+        fits = (vth >= 1) & (vth <= VTH_MAX)
+        worst = np.where(fits, np.abs(vth * (1 << VTH_SHIFT) * scales - f["vth"]) / f["vth"], np.inf)
+    bias = np.asarray(f["bias"], np.float64)
+    top = float(np.abs(bias).max()) if len(bias) else 0.0
+    if top > 0:
+        target = bias[None, :] / s
+        q = np.zeros_like(target)
+        done = np.zeros(target.shape, bool)
+        for e in range(BIAS_EXP_MAX + 1):
+            m = np.rint(target / (1 << e))
+            ok = (np.abs(m) <= BIAS_MANT_MAX) & ~done
+            q[ok] = m[ok] * (1 << e)
+            done |= ok
+        err = np.abs(q * s - bias[None, :]).max(axis=1) / top
+        worst = np.maximum(worst, np.where(done.all(axis=1), err, np.inf))
+    for _, w, mode in incoming:
+        top = float(np.abs(w).max()) if len(w) else 0.0
+        if top == 0:
+            continue
+        lo, hi = WEIGHT_RANGE[mode]
+        step = 2 if mode == "mixed" else 1
+        unit = s * (1 << ACT_SHIFT)
+        # whether an exponent fits depends on the extreme weights only: pick it per scale first
+        exp = np.full(len(scales), -1)
+        for e in range(WEIGHT_EXP_MAX, -1, -1):    # the smallest exponent that fits wins
+            m_lo = np.rint(w.min() / (unit[:, 0] * (step << e))) * step
+            m_hi = np.rint(w.max() / (unit[:, 0] * (step << e))) * step
+            exp = np.where((m_lo >= lo) & (m_hi <= hi), e, exp)
+        quantum = (step * np.exp2(np.maximum(exp, 0)))[:, None] * unit
+        rms = np.sqrt(np.mean((np.rint(w[None, :] / quantum) * quantum - w[None, :]) ** 2, axis=1)) / top
+        worst = np.maximum(worst, np.where(exp >= 0, rms, np.inf))
+    return worst
+
+
+def _sample(w: np.ndarray, size: int) -> np.ndarray:
+    """The largest and smallest weights and an even spread of the others (a fixed subset,
+    so the scale search costs the same for any number of synapses)."""
+    if len(w) <= size:
+        return w
+    order = np.argsort(w, kind="stable")
+    return w[order[np.linspace(0, len(w) - 1, size).round().astype(np.int64)]]
+
+
 def _candidate_scales(f: dict, incoming: list, spiking: bool) -> np.ndarray:
     """Scales (V per state unit) to try: thresholds from 1 to VTH_MAX on a log grid."""
     if spiking:
         ref = f["vth"] / (1 << VTH_SHIFT)
-        return ref / np.unique(np.rint(np.geomspace(1, VTH_MAX, 240)))
+        return ref / np.unique(np.rint(np.geomspace(1, VTH_MAX, 120)))
     tops = [float(np.abs(w).max()) for _, w, _ in incoming if len(w)] + [float(np.abs(f["bias"]).max())]
     top = max(tops) if max(tops) > 0 else 1.0
-    return top / np.geomspace(1, READOUT_INPUT_UNITS, 240)
+    return top / np.geomspace(1, READOUT_INPUT_UNITS, 120)
 
 
 def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
@@ -416,11 +466,11 @@ def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
         pop = net.populations[name]
         spiking = not p.readout
         f = {"vth": p.vth, "bias": p.bias_mant}
-        tried = []
-        for scale in _candidate_scales(f, incoming[name], spiking):
-            got = _evaluate(float(scale), f, incoming[name], spiking)
-            if got is not None:
-                tried.append((got[0], float(scale), got[1], got[2]))
+        sample = [(n, _sample(w, 512), m) for n, w, m in incoming[name]]
+        f_sample = {"vth": p.vth, "bias": _sample(np.unique(p.bias_mant), 256)}
+        scales = _candidate_scales(f, incoming[name], spiking)
+        errors = _search(scales, f_sample, sample, spiking)
+        tried = [(float(e), float(sc)) for e, sc in zip(errors, scales) if np.isfinite(e)]
         if not tried:
             _raise_out_of_range(net, p, incoming[name], spiking)
         u_bound = _input_bound(fl, name) / max(p.du, 1.0 / DECAY_UNITY)
@@ -429,8 +479,8 @@ def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
         pool = roomy or tried
         least = min(t[0] for t in pool)
         # nearly as accurate is as good: take the coarsest such scale, the most headroom below 2**23
-        _, scale, q, (threshold_rel, bias_rel, weights) = max(
-            (t for t in pool if t[0] <= least * 1.05 + 1e-9), key=lambda t: t[1])
+        scale = max(t[1] for t in pool if t[0] <= least * 1.05 + 1e-9)
+        _, q, (threshold_rel, bias_rel, weights) = _evaluate(scale, f, incoming[name], spiking)
         dv, v_decay_rel = _decay(p.dv, 0, pop.where, "tau_mem")
         du, u_decay_rel = _decay(p.du, 1, pop.where, "tau_syn")
         u0 = np.rint(p.u0 / scale).astype(np.int64)
