@@ -35,22 +35,66 @@ backend does. Output spikes of Lava step ``t`` are our spikes at ``t * dt``.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import h5py
 import numpy as np
 
 from snnsim import loihi
 from snnsim.errors import NetworkError
 from snnsim.io.atomic import atomic_path, check_writable
+from snnsim.lava_compat import import_lava
 from snnsim.network import Network
 
-__all__ = ["write_netx", "netx_chain", "NETX_BIAS_SHIFT"]
+__all__ = [
+    "NETX_BIAS_SHIFT",
+    "import_netx",
+    "lava_dl_available",
+    "netx_chain",
+    "netx_layers",
+    "netx_weight_problem",
+    "write_netx",
+]
 
 #: lava-dl's netx creates every CUBA LIF with ``bias_exp = 6``: a bias value b adds b << 6
 NETX_BIAS_SHIFT = 6
-#: effective weight ranges lava-dl's netx loader reproduces exactly, by the signs in the matrix
-_RANGE_EXCITATORY = (0, 255)
-_RANGE_MIXED = (-256, 254)
-_RANGE_INHIBITORY = (-255, -1)
+#: lava-dl's netx loader module
+NETX_MODULE = "lava.lib.dl.netx.hdf5"
+#: how scripts/setup.sh installs lava-dl (declared for Python < 3.11 and torch 2.3; see docs/netx.md)
+LAVA_DL_INSTALL = ("pip install --no-deps --ignore-requires-python lava-dl==0.6.0 && pip install matplotlib "
+                   "'opencv-python-headless<4.12' 'pillow<11' ninja")
+
+
+def lava_dl_available() -> bool:
+    """True if lava-dl's netx loader is installed (imports only the compatibility step and ``lava``)."""
+    try:
+        import_lava("lava")
+        return importlib.util.find_spec("lava.lib.dl.netx") is not None
+    except ImportError:
+        return False
+
+
+def import_netx():
+    """lava-dl's netx loader module (``lava.lib.dl.netx.hdf5``: ``Network(net_config=path)``).
+
+    Imported through :mod:`snnsim.lava_compat`. The loader needs only slayer's neuron
+    helpers, but ``lava.lib.dl.slayer``'s ``__init__`` also imports its object-detection
+    code, which needs ``torchvision``; snnsim installs lava-dl without it (PyPI's torchvision
+    wheels are CUDA builds that do not load against the CPU torch). When torchvision is
+    missing, the ``lava.lib.dl.slayer`` package is registered without running its
+    ``__init__``, so its submodules import on their own (only the slayer parts that need
+    torchvision stay unavailable). Raises ``ImportError`` with the install command when
+    lava-dl is not installed.
+    """
+    if not lava_dl_available():
+        raise ImportError(f"lava-dl is not installed; install it with: {LAVA_DL_INSTALL} (see docs/netx.md)")
+    name = "lava.lib.dl.slayer"
+    if name not in sys.modules and importlib.util.find_spec("torchvision") is None:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            sys.modules[name] = importlib.util.module_from_spec(spec)   # a package, its __init__ not run
+    return import_lava(NETX_MODULE)
 
 
 def netx_chain(network: Network) -> tuple[str, list[tuple[str, str]]]:
@@ -103,33 +147,51 @@ def _is_power_of_two(x: int) -> bool:
     return x > 0 and (x & (x - 1)) == 0
 
 
-def _check_weights(where: str, eff: np.ndarray, exp: int) -> None:
-    """Raise unless lava-dl's netx loader turns ``eff`` back into exactly these weights."""
-    if eff.size == 0 or not eff.any():
-        raise NetworkError(where, "weights", "all weights quantise to 0; lava-dl's netx loader cannot read an "
-                           "all-zero weight matrix (it derives the weight exponent from the largest weight)")
-    lo, hi = int(eff.min()), int(eff.max())
+def netx_weight_problem(weights) -> str | None:
+    """Why lava-dl's netx loader would not reproduce the integer ``(n_post, n_pre)`` matrix
+    ``weights`` exactly, or None when it does.
+
+    netx stores no weight exponent: its ``optimize_weight_bits`` shifts the matrix left by
+    ``s >= 0`` bits so that its largest magnitude lands in (128, 256], the sign mode coming
+    from the matrix, and Lava's bit-accurate ``Dense`` clips, truncates and shifts the sums
+    back by ``s``. That is exact within 8 bits, except where the scaled matrix reaches -256 in
+    Lava's inhibitory mode (clipped to -255) or where netx asks for a negative truncation.
+    The cases (checked against lava-dl 0.6.0 in ``tests/test_netx.py``):
+
+    - all zero: not readable (netx divides by the largest weight);
+    - all >= 0: largest <= 255;
+    - both signs: from -256 to 254;
+    - all <= 0: smallest >= -255 and not a power of two in magnitude (-1, -2, ..., -128), and,
+      when the matrix holds zeros, no odd weight once the smallest is below -128.
+    """
+    w = np.asarray(weights, np.int64)
+    if w.size == 0 or not w.any():
+        return ("all weights are 0; lava-dl's netx loader cannot read an all-zero weight matrix (it derives "
+                "the weight exponent from the largest weight)")
+    lo, hi = int(w.min()), int(w.max())
     if lo >= 0:
-        rng, mode = _RANGE_EXCITATORY, "excitatory"
-    elif hi <= 0:
-        rng, mode = _RANGE_INHIBITORY, "inhibitory"
-    else:
-        rng, mode = _RANGE_MIXED, "mixed-sign"
-    if lo < rng[0] or hi > rng[1]:
-        cause = (f"the Loihi mapping gives this projection weight exponent {exp}, and netx files carry no "
-                 f"exponent (lava-dl derives one <= 0 from the integer weights)" if exp > 0 else
-                 "repeated synapses between the same pair add up beyond that range")
-        raise NetworkError(where, "weights", f"effective weights (mantissa << exponent, in units of Loihi's "
-                           f"synaptic input) from {lo} to {hi}; a netx file reproduces {mode} weights exactly "
-                           f"only within [{rng[0]}, {rng[1]}]: {cause}")
-    if hi <= 0 and _is_power_of_two(-lo):
-        raise NetworkError(where, "weights", f"an all-inhibitory weight matrix whose most negative weight is "
-                           f"{lo} (a power of two) is changed by lava-dl's netx loader (it scales it to -256 and "
-                           f"Lava clips that to -255); netx cannot carry these weights exactly")
+        if hi > 255:
+            return f"excitatory weights up to {hi}; netx carries 0 .. 255 exactly"
+        return None
+    if hi > 0:
+        if hi > 254 or lo < -256:
+            return f"mixed-sign weights from {lo} to {hi}; netx carries -256 .. 254 exactly"
+        return None
+    if lo < -255:
+        return f"inhibitory weights down to {lo}; netx carries -255 .. -1 exactly"
+    if _is_power_of_two(-lo):
+        return (f"all weights are <= 0 and the most negative one, {lo}, is a power of two: netx scales it to "
+                f"-256, which Lava's inhibitory Dense clips to -255")
+    if hi == 0 and lo < -128 and (w % 2).any():
+        return (f"all weights are <= 0, the most negative one is {lo} (below -128) and some are odd: netx then "
+                f"asks Lava's Dense for a negative truncation, which zeroes every weight")
+    return None
 
 
-def _layers(network: Network, dt: float | None):
-    """Validate and map ``network``; returns (LoihiNetwork, source, [layer dicts])."""
+def netx_layers(network: Network, dt: float | None = None):
+    """Check and map ``network`` without writing: ``(LoihiNetwork, source name, [one dict per dense
+    layer])``, each dict holding what :func:`write_netx` writes. Raises :class:`NetworkError`
+    for anything netx cannot carry exactly."""
     network.validate()
     source, chain = netx_chain(network)
     lnet = loihi.quantize(network, dt)
@@ -159,7 +221,13 @@ def _layers(network: Network, dt: float | None):
         lp = lnet.projections[proj_name]
         n_pre, n_post = network.node(pre).size, pop.size
         eff = lp.matrix(n_pre, n_post).astype(np.int64) << int(lp.exp)
-        _check_weights(proj.where, eff, int(lp.exp))
+        problem = netx_weight_problem(eff)
+        if problem is not None:
+            cause = (f"; the Loihi mapping gave this projection weight exponent {lp.exp} (mantissas up to "
+                     f"{int(np.abs(lp.mant).max())}), and netx files carry no weight exponent, so only 8-bit "
+                     f"effective weights are exact" if lp.exp > 0 else "")
+            raise NetworkError(proj.where, "weights", f"effective weights (mantissa << exponent, in units of "
+                               f"Loihi's synaptic input) cannot be written exactly to netx: {problem}{cause}")
         layers.append({"population": pop_name, "projection": proj_name, "size": pop.size, "weight": eff,
                        "bias": bias >> NETX_BIAS_SHIFT, "iDecay": int(p.du) + 1, "vDecay": int(p.dv),
                        "vThMant": int(p.vth), "scale": float(p.scale), "v_reset": float(p.v_reset),
@@ -181,32 +249,31 @@ def write_netx(network: Network, path, dt: float | None = None) -> loihi.LoihiNe
     :class:`NetworkError` before anything is written (see the module docstring).
     """
     path = check_writable(path)
-    lnet, source, layers = _layers(network, dt)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["writer"] = "snnsim"
-            f.attrs["format"] = "lava-dl netx"
-            f.attrs["network"] = network.name
-            f.attrs["dt"] = lnet.dt
-            group = f.create_group("layer")
-            inp = group.create_group("0")
-            inp.create_dataset("type", data=_text("input"))
-            inp.create_dataset("shape", data=np.array([network.sources[source].size], np.int64))
-            inp.attrs["source"] = source
-            for i, layer in enumerate(layers, start=1):
-                g = group.create_group(str(i))
-                g.create_dataset("type", data=_text("dense"))
-                g.create_dataset("shape", data=np.array([layer["size"]], np.int64))
-                g.create_dataset("weight", data=layer["weight"].astype(np.int32))
-                g.create_dataset("bias", data=layer["bias"].astype(np.int32))
-                neuron = g.create_group("neuron")
-                neuron.create_dataset("type", data=_text("CUBA"))
-                neuron.create_dataset("iDecay", data=np.int64(layer["iDecay"]))
-                neuron.create_dataset("vDecay", data=np.int64(layer["vDecay"]))
-                neuron.create_dataset("vThMant", data=np.int64(layer["vThMant"]))
-                neuron.create_dataset("refDelay", data=np.int64(1))
-                neuron.create_dataset("gradedSpike", data=np.bool_(False))
-                for key in ("population", "projection", "scale", "v_reset", "readout"):
-                    g.attrs[key] = layer[key]
+    lnet, source, layers = netx_layers(network, dt)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["writer"] = "snnsim"
+        f.attrs["format"] = "lava-dl netx"
+        f.attrs["network"] = network.name
+        f.attrs["dt"] = lnet.dt
+        group = f.create_group("layer")
+        inp = group.create_group("0")
+        inp.create_dataset("type", data=_text("input"))
+        inp.create_dataset("shape", data=np.array([network.sources[source].size], np.int64))
+        inp.attrs["source"] = source
+        for i, layer in enumerate(layers, start=1):
+            g = group.create_group(str(i))
+            g.create_dataset("type", data=_text("dense"))
+            g.create_dataset("shape", data=np.array([layer["size"]], np.int64))
+            g.create_dataset("weight", data=layer["weight"].astype(np.int32))
+            g.create_dataset("bias", data=layer["bias"].astype(np.int32))
+            neuron = g.create_group("neuron")
+            neuron.create_dataset("type", data=_text("CUBA"))
+            neuron.create_dataset("iDecay", data=np.int64(layer["iDecay"]))
+            neuron.create_dataset("vDecay", data=np.int64(layer["vDecay"]))
+            neuron.create_dataset("vThMant", data=np.int64(layer["vThMant"]))
+            neuron.create_dataset("refDelay", data=np.int64(1))
+            neuron.create_dataset("gradedSpike", data=np.bool_(False))
+            for key in ("population", "projection", "scale", "v_reset", "readout"):
+                g.attrs[key] = layer[key]
     return lnet
 
