@@ -74,14 +74,23 @@ def torch_scores(model, enc: Encoding, x, decoder: str, generator, readout: str 
 
 
 def engine_scores(network: Network, enc: Encoding, x, decoder: str, generator, *, readout: str = "output",
-                  backend: str = "cpu", dtype: str = "float32", batch_size: int = 256) -> np.ndarray:
+                  backend: str = "cpu", dtype: str = "float32", batch_size: int = 256,
+                  integration: str | None = None, copies: int = 1) -> np.ndarray:
     """Class scores from running each sample on a simulation engine (the same inputs as
-    :func:`torch_scores` with an identically seeded ``generator``)."""
+    :func:`torch_scores` with an identically seeded ``generator``).
+
+    ``copies > 1`` runs that many samples at once, as disconnected copies of the network
+    in one run (:func:`snnsim.replicate.replicate`): one start-up per ``copies`` samples,
+    which is what makes the Lava backend usable here. Spike-coded inputs only.
+    """
     import copy
 
     from snnsim.simulate import simulate
     fn, which = DECODERS[decoder]
     dt = network.dt
+    if copies > 1:
+        return _replicated_scores(network, enc, x, fn, which, generator, readout, backend, dtype, batch_size,
+                                  integration, copies)
     scores = []
     for lo in range(0, len(x), batch_size):
         kwargs = encode(enc, x[lo:lo + batch_size], dt, generator, torch.float64)
@@ -102,10 +111,42 @@ def engine_scores(network: Network, enc: Encoding, x, decoder: str, generator, *
                 net.probe_state(readout, "v")
             else:
                 net.probe_spikes(readout)
-            res = simulate(net, enc.steps * dt, backend=backend, dtype=dtype, progress=False)
+            res = simulate(net, enc.steps * dt, backend=backend, dtype=dtype, progress=False,
+                           integration=integration)
             if which == "v":
                 v = res.traces[f"{readout}.v"].values[1:]   # drop t = 0: one sample per step end
                 scores.append(fn(v))
             else:
                 scores.append(res.spikes[readout].counts().astype(np.float64))
     return np.stack(scores)
+
+
+def _replicated_scores(network, enc, x, fn, which, generator, readout, backend, dtype, batch_size, integration,
+                       copies):
+    from snnsim.replicate import replicate
+    from snnsim.simulate import simulate
+    if "input" not in network.sources:
+        raise NetworkError("classifier", "copies", "running copies side by side needs a spike-coded 'input'")
+    dt, n_in, n_out = network.dt, network.sources["input"].size, network.populations[readout].size
+    scores = []
+    for lo in range(0, len(x), batch_size):
+        spikes = encode(enc, x[lo:lo + batch_size], dt, generator, torch.float64)["inputs"]["input"].numpy()
+        for c0 in range(0, spikes.shape[1], copies):
+            chunk = spikes[:, c0:c0 + copies]              # (T, b, n_in)
+            b = chunk.shape[1]
+            net = replicate(network, b, sources={"input": n_in})
+            k, j, i = np.nonzero(chunk)
+            del net.sources["input"]
+            net.add_spike_source("input", b * n_in, k * dt, j * n_in + i)
+            if which == "v":
+                net.probe_state(readout, "v")
+            else:
+                net.probe_spikes(readout)
+            res = simulate(net, enc.steps * dt, backend=backend, dtype=dtype, progress=False,
+                           integration=integration)
+            if which == "v":
+                v = res.traces[f"{readout}.v"].values[1:].reshape(-1, b, n_out)
+                scores.append(np.asarray(fn(v)))
+            else:
+                scores.append(res.spikes[readout].counts().astype(np.float64).reshape(b, n_out))
+    return np.concatenate(scores)
