@@ -16,5 +16,16 @@ fi
 # NEST (PyPI nest-simulator, a manylinux wheel): the independent oracle of the event engine
 # (tests/test_event_nest.py). Required here so that CI really runs those tests.
 .venv/bin/python -m pip install -q "nest-simulator==3.10.0"
+# Lava (lava-nc 0.10.0, Intel's last release; the oracle of the Loihi backend) declares
+# Python < 3.11: snnsim.lava_compat makes it import on 3.11 (docs/lava.md). scipy 1.16.3 is
+# the version checked with it.
+.venv/bin/python -m pip install -q --ignore-requires-python "lava-nc==0.10.0" "scipy==1.16.3"
+# lava-dl (its netx loader reads our netx files in the tests) declares torch 2.3 + torchvision:
+# install it without dependencies, plus what its netx loader really needs. opencv < 4.12 and
+# pillow < 11 keep numpy < 2 (lava-nc needs it).
+.venv/bin/python -m pip install -q --no-deps --ignore-requires-python "lava-dl==0.6.0"
+.venv/bin/python -m pip install -q "opencv-python-headless>=4.8.1.78,<4.12" "pillow<11" ninja
 # The oracles must really be there: a missing one would turn its tests into skips.
 .venv/bin/python -c "import nir, norse.torch, snntorch, nest" >/dev/null
+.venv/bin/python -c "from snnsim.lava_compat import import_lava; import_lava('lava.proc.lif.process')
+from snnsim.io.netx import import_netx; import_netx()" >/dev/null
