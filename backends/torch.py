@@ -137,6 +137,10 @@ class TorchNetwork(nn.Module):
         self.dt = check_dt(network.dt if dt is None else dt, "torch backend")
         self.integration = check_integration(network.integration if integration is None else integration,
                                              "torch backend")
+        if self.integration not in ("exact", "euler"):
+            raise NetworkError("torch backend", "integration", f"trains with 'exact' or 'euler', got "
+                               f"{self.integration!r}; quantise the trained network for Loihi afterwards "
+                               f"(snnsim.loihi.quantize)")
         if dtype not in DTYPES:
             raise NetworkError("torch backend", "dtype", f"must be 'float32' or 'float64', got {dtype!r}")
         torch_dtype = DTYPES[dtype]

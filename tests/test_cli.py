@@ -262,3 +262,52 @@ def test_train_and_export_errors_exit_2(argv, text, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and text in err
+
+
+LOIHI_SCRIPT = """
+import numpy as np
+from snnsim import Network, CubaLIF, LIF
+network = Network(dt=1e-3, seed=1, name="loihi_cli")
+network.add_poisson("in", 20, 100.0)
+network.add_population("a", 30, CubaLIF(tau_mem=20e-3, tau_syn=5e-3))
+network.add_population("b", 10, LIF(tau_mem=10e-3))
+rng = np.random.default_rng(0)
+network.connect("in", "a", rng.normal(1.0, 0.5, (30, 20)))
+network.connect("a", "b", rng.normal(0.3, 0.3, (10, 30)))
+network.probe_spikes("a")
+network.probe_spikes("b")
+"""
+
+
+def test_run_lava_fixed_point_equals_our_loihi_engine(tmp_path, capsys):
+    pytest.importorskip("lava", reason="lava-nc is installed by scripts/setup.sh")
+    path = write(tmp_path, "loihi.py", LOIHI_SCRIPT)
+    assert main(["run", str(path), "--duration", "0.1", "--backend", "lava", "--fixed-point", "--json"]) == 0
+    out = capsys.readouterr().out
+    lava = last_json(out)
+    assert "quantisation" in out and lava["backend"] == "lava" and lava["integration"] == "loihi"
+    assert main(["run", str(path), "--duration", "0.1", "--fixed-point", "--json"]) == 0
+    ours = last_json(capsys.readouterr().out)
+    assert ours["backend"] == "cpu" and ours["integration"] == "loihi"
+    assert lava["spikes"] == ours["spikes"] > 0 and lava["syn_events"] == ours["syn_events"]
+    assert main(["run", str(path), "--duration", "0.05", "--backend", "lava", "--json"]) == 0
+    assert last_json(capsys.readouterr().out)["integration"] == "loihi_float"
+    assert main(["run", str(path), "--fixed-point", "--integration", "euler"]) == 2
+
+
+def test_export_netx_writes_the_quantised_chain(tmp_path, capsys):
+    import h5py
+    from snnsim.cli import load_network
+    from snnsim.loihi import quantize
+    path = write(tmp_path, "loihi.py", LOIHI_SCRIPT)
+    out = tmp_path / "net.h5"
+    assert main(["export", str(path), str(out), "--format", "netx", "--json"]) == 0
+    assert last_json(capsys.readouterr().out)["format"] == "netx"
+    q = quantize(load_network(str(path)))
+    with h5py.File(out, "r") as f:
+        assert f["layer/1/neuron/vThMant"][()] == q.populations["a"].vth
+        assert f["layer/2/neuron/vThMant"][()] == q.populations["b"].vth
+    recurrent = write(tmp_path, "rec.py", LOIHI_SCRIPT + "network.connect('a', 'a', np.eye(30))\n")
+    assert main(["export", str(recurrent), str(tmp_path / "rec.h5"), "--format", "netx"]) == 2
+    assert not (tmp_path / "rec.h5").exists()
+    assert "error:" in capsys.readouterr().err

@@ -200,3 +200,14 @@ def test_readout_never_fires_and_keeps_its_trace():
     v = res.traces["out.v"].values
     assert lnet.populations["out"].readout and v.max() > 0
     assert v.max() < lnet.populations["out"].vth * 64    # never reaches the (largest) threshold
+
+
+def test_other_engines_refuse_the_loihi_integrations():
+    net = one_neuron(LIF())
+    from snnsim.backends.torch import TorchNetwork
+    with pytest.raises(NetworkError) as err:
+        TorchNetwork(net, integration="loihi")
+    assert err.value.field == "integration"
+    with pytest.raises(NetworkError) as err:
+        simulate(net, 0.01, backend="event", integration="loihi_float")
+    assert err.value.field == "integration"
