@@ -22,6 +22,7 @@ Lava's ``Dense`` delays every spike by exactly one step; any other delay is refu
 
 from __future__ import annotations
 
+import gc
 import time
 
 import numpy as np
@@ -197,6 +198,11 @@ class Simulator:
         monitors = self._monitors(lava, neurons, n_steps)
         root = next(iter(nodes.values()))
         self._ran = True
+        # Lava forks one OS process per Lava process. Freezing the collector keeps the children's
+        # garbage collection off the parent's objects, so they share its memory instead of
+        # copying it page by page (hundreds of MB each once torch is loaded).
+        gc.collect()
+        gc.freeze()
         t_loop = time.perf_counter()
         try:
             try:
@@ -213,6 +219,12 @@ class Simulator:
             readout_s = time.perf_counter() - t_read
         finally:
             root.stop()
+            for tap in monitors.values():   # a VarWire runs its own shared-memory manager process
+                manager = getattr(tap, "_multi_processing", None)
+                if manager is not None and manager._smm is not None:
+                    manager.stop()
+                    tap._multi_processing = None
+            gc.unfreeze()
         res = self._results(n_steps, data, rasters, loop_s, time.perf_counter() - t_wall)
         res.counters["readout_s"] = readout_s
         return res
