@@ -48,10 +48,24 @@ def check_supported(net: Network) -> None:
                                "use the clock engine, backend='cpu', or a constant amplitude")
 
 
+def _aligned_table(n_rows: int, n_cols: int) -> np.ndarray:
+    """A zeroed ``(2, n_rows, n_cols)`` float64 table (hot and cold halves) whose rows start
+    on 64-byte cache lines.
+
+    numpy aligns large arrays to 16 bytes only: a 64-byte row would then span two cache lines.
+    ``np.empty`` (not ``np.zeros``): numpy asks for huge pages (fewer TLB misses on random
+    rows), calloc does not.
+    """
+    raw = np.empty(2 * n_rows * n_cols + 8)
+    skip = (-raw.ctypes.data % 64) // 8
+    tbl = raw[skip:skip + 2 * n_rows * n_cols].reshape(2, n_rows, n_cols)
+    tbl[:] = 0.0
+    return tbl
+
+
 def neuron_table(net: Network, layout: lowering.Layout) -> np.ndarray:
-    """The ``(n_neurons, N_COLS)`` float64 table of :mod:`snnsim.kernels.event` at t = 0."""
-    tbl = np.empty((layout.n_neurons, ke.N_COLS))  # np.empty: numpy asks for huge pages (fewer TLB misses
-    tbl[:] = 0.0                                     # on random rows; np.zeros' calloc does not)
+    """The ``(2, n_neurons, N_COLS)`` float64 table of :mod:`snnsim.kernels.event` at t = 0."""
+    tbl = _aligned_table(layout.n_neurons, ke.N_COLS)
     i_ext = np.zeros(layout.n_neurons)
     for cur in net.currents.values():  # constant currents only (check_supported)
         lo = layout.offsets[cur.target]
@@ -60,30 +74,30 @@ def neuron_table(net: Network, layout: lowering.Layout) -> np.ndarray:
         lo, hi = layout.offsets[name], layout.offsets[name] + pop.size
         p = pop.parameters()
         init = pop.initial_state(net.seed)
-        rows = tbl[lo:hi]
-        rows[:, ke.V] = init["v"]
-        rows[:, ke.ISYN] = init.get("i_syn", 0.0)
-        rows[:, ke.REF_UNTIL] = -np.inf
-        rows[:, ke.PRED] = np.inf
-        rows[:, ke.TAU_M] = p["tau_mem"]
+        hot, cold = tbl[ke.HOT, lo:hi], tbl[ke.COLD, lo:hi]
+        hot[:, ke.V] = init["v"]
+        cold[:, ke.ISYN] = init.get("i_syn", 0.0)
+        hot[:, ke.REF_UNTIL] = -np.inf
+        hot[:, ke.PRED] = np.inf
+        hot[:, ke.TAU_M] = p["tau_mem"]
         has_current = "i_syn" in pop.model.state_variables
-        rows[:, ke.TAU_S] = p["tau_syn"] if has_current else 0.0
-        rows[:, ke.R] = p["r"]
+        cold[:, ke.TAU_S] = p["tau_syn"] if has_current else 0.0
+        cold[:, ke.R] = p["r"]
         current = p["i_bias"] + i_ext[lo:hi]
         if isinstance(pop.model, IF):
-            rows[:, ke.KIND] = ke.KIND_IF
-            rows[:, ke.DRIVE] = p["r"] * current / p["tau_mem"]
+            hot[:, ke.KIND] = ke.KIND_IF
+            hot[:, ke.DRIVE] = p["r"] * current / p["tau_mem"]
         else:
-            rows[:, ke.KIND] = ke.KIND_CURRENT if has_current else ke.KIND_DELTA
-            rows[:, ke.DRIVE] = p["v_leak"] + p["r"] * current
+            hot[:, ke.KIND] = ke.KIND_CURRENT if has_current else ke.KIND_DELTA
+            hot[:, ke.DRIVE] = p["v_leak"] + p["r"] * current
         if pop.model.spiking:
-            rows[:, ke.V_TH] = p["v_th"]
-            rows[:, ke.V_RESET] = p["v_reset"]
-            rows[:, ke.V_SUB] = p["v_th"] - p["v_reset"]
-            rows[:, ke.T_REF] = p["t_ref"]
-            rows[:, ke.SUBTRACT] = 1.0 if pop.model.reset == "subtract" else 0.0
+            hot[:, ke.V_TH] = p["v_th"]
+            cold[:, ke.V_RESET] = p["v_reset"]
+            cold[:, ke.V_SUB] = p["v_th"] - p["v_reset"]
+            cold[:, ke.T_REF] = p["t_ref"]
+            cold[:, ke.SUBTRACT] = 1.0 if pop.model.reset == "subtract" else 0.0
         else:
-            rows[:, ke.V_TH] = np.inf
+            hot[:, ke.V_TH] = np.inf
     return tbl
 
 
@@ -221,8 +235,8 @@ class Simulator:
         n = layout.n_neurons
         self.window = ke.Window(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024), np.zeros(1024, np.int64),
                                 np.zeros(1024, np.int64), np.zeros(256), np.zeros(256, np.int64),
-                                np.full(n, -1, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64),
-                                np.zeros(n, np.int64))
+                                np.full(n, -1, np.int32), np.zeros(n, np.int64), np.zeros(n, np.int64),
+                                np.zeros(n, np.int64))   # head: int32, half the random-access footprint
         d_min = _shortest_delay(self.synapses)
         # a window stays just under the shortest delay, so rounding never lets a spike reach its own window
         self.clock = np.array([-1.0, d_min * (1.0 - 1e-9), np.inf])
