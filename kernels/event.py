@@ -662,7 +662,7 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
         next_arrival = INF
         # reading each target's row while gathering (independent loads the CPU overlaps) brings
         # it into cache before (3) works on it: 2-3x faster on a 100 k-neuron network whose table
-        # (12.8 MB) does not fit in cache
+        # (hot half 6.4 MB) does not fit in L2
         warm = 0.0
         for e in range(n_fl):
             p = fl_p[e]
