@@ -3,8 +3,9 @@
 ``Simulator(network, fixed_point=...)`` maps the network with :mod:`snnsim.loihi`
 (:func:`~snnsim.loihi.quantize` for ``fixed_pt``, :func:`~snnsim.loihi.float_parameters`
 for ``floating_pt``) and builds, per population, a ``lava.proc.lif.process.LIF``; per
-projection a ``lava.proc.dense.process.Dense`` (weight mantissas, ``weight_exp``,
-``num_weight_bits=8``); per spike source a ``lava.proc.io.source.RingBuffer`` holding
+projection a ``lava.proc.dense.process.Dense`` or, for sparse projections, a
+``lava.proc.sparse.process.Sparse`` (weight mantissas, ``weight_exp``, ``num_weight_bits=8``,
+sign mode); per spike source a ``lava.proc.io.source.RingBuffer`` holding
 its spikes (Poisson spikes drawn from the clock engine's stream, so both engines see
 the same input); and per recorded variable a tap that streams it out every step
 (``lava.proc.io.extractor.Extractor`` on ``s_out``, ``VarWire`` on ``u``/``v``).
@@ -39,8 +40,19 @@ from .common import check_duration
 
 NAME = "lava"
 RUN_CONFIGS = ("sim", "loihi2-hw")
+CONNECTIONS = ("auto", "dense", "sparse")
 #: the largest dense weight matrix built for one projection (entries)
 MAX_DENSE_ENTRIES = 50_000_000
+#: ``connections="auto"``: a projection denser than this becomes a ``Dense``, else a ``Sparse``
+DENSE_ABOVE = 0.1
+
+
+def connection_kind(connections: str, n_pre: int, n_post: int, n_synapses: int) -> str:
+    """``"dense"`` or ``"sparse"`` for one projection."""
+    if connections != "auto":
+        return connections
+    entries = n_pre * n_post
+    return "dense" if entries <= MAX_DENSE_ENTRIES and n_synapses > DENSE_ABOVE * entries else "sparse"
 
 
 def _lava():
@@ -48,6 +60,7 @@ def _lava():
     return {
         "LIF": import_lava("lava.proc.lif.process").LIF,
         "Dense": import_lava("lava.proc.dense.process").Dense,
+        "Sparse": import_lava("lava.proc.sparse.process").Sparse,
         "RingBuffer": import_lava("lava.proc.io.source").RingBuffer,
         "Extractor": import_lava("lava.proc.io.extractor").Extractor,
         "VarWire": import_lava("lava.proc.io.extractor").VarWire,
@@ -57,8 +70,8 @@ def _lava():
     }
 
 
-def check_lava_expressible(net: Network, lnet: loihi.LoihiNetwork, dt: float) -> None:
-    """Refuse, before anything runs, what Lava's LIF/Dense/RingBuffer cannot express."""
+def check_lava_expressible(net: Network, lnet: loihi.LoihiNetwork, dt: float, connections: str = "auto") -> None:
+    """Refuse, before anything runs, what Lava's LIF/Dense/Sparse/RingBuffer cannot express."""
     for proj in net.projections.values():
         steps = lowering.delay_steps(proj, dt)
         if len(steps) and (steps != 1).any():
@@ -66,14 +79,15 @@ def check_lava_expressible(net: Network, lnet: loihi.LoihiNetwork, dt: float) ->
             raise NetworkError(proj.where, "delay", f"Lava's Dense delays every spike by exactly one step "
                                f"(dt={dt!r} s); this projection has a delay of {bad} steps")
         n_pre, n_post = net.node(proj.pre).size, net.node(proj.post).size
-        if n_pre * n_post > MAX_DENSE_ENTRIES:
+        if connection_kind(connections, n_pre, n_post, proj.n_synapses) == "dense" and \
+                n_pre * n_post > MAX_DENSE_ENTRIES:
             raise NetworkError(proj.where, "size", f"a {n_post} x {n_pre} Dense weight matrix is above the "
-                               f"{MAX_DENSE_ENTRIES} entries this backend builds")
+                               f"{MAX_DENSE_ENTRIES} entries this backend builds; use connections='sparse'")
         if lnet.fixed_point:
             p = lnet.projections[proj.name]
-            merged = p.matrix(n_pre, n_post)
+            merged = p.csr(n_pre, n_post).data
             lo, hi = loihi.WEIGHT_RANGE[p.sign_mode]
-            if merged.min() < lo or merged.max() > hi:
+            if len(merged) and (merged.min() < lo or merged.max() > hi):
                 raise NetworkError(proj.where, "indices", f"repeated synapses between the same pair add up to a "
                                    f"weight mantissa {int(merged.min() if merged.min() < lo else merged.max())} "
                                    f"outside Loihi's {p.sign_mode} range [{lo}, {hi}]")
@@ -101,12 +115,15 @@ class Simulator:
         ``"floating_pt"`` on :func:`snnsim.loihi.float_parameters` (as ``"loihi_float"``).
     run_config : {"sim", "loihi2-hw"}
         ``"loihi2-hw"`` needs Intel's ``lava-loihi`` and a Loihi 2 system.
+    connections : {"auto", "dense", "sparse"}
+        Lava process per projection: ``Dense`` or ``Sparse`` (same arithmetic); ``"auto"``
+        takes ``Sparse`` for projections with at most 10 % of the possible synapses.
     """
 
     backend = NAME
 
     def __init__(self, network: Network, dt: float | None = None, fixed_point: bool = False,
-                 run_config: str = "sim"):
+                 run_config: str = "sim", connections: str = "auto"):
         t0 = time.perf_counter()
         network.validate()
         if run_config not in RUN_CONFIGS:
@@ -115,9 +132,12 @@ class Simulator:
         self.dt = check_dt(network.dt if dt is None else dt, "run")
         self.fixed_point = bool(fixed_point)
         self.run_config = run_config
+        if connections not in CONNECTIONS:
+            raise NetworkError("run", "connections", f"must be one of {CONNECTIONS}, got {connections!r}")
+        self.connections = connections
         self.integration = "loihi" if self.fixed_point else "loihi_float"
         self.loihi = (loihi.quantize if self.fixed_point else loihi.float_parameters)(network, self.dt)
-        check_lava_expressible(network, self.loihi, self.dt)
+        check_lava_expressible(network, self.loihi, self.dt, connections)
         self.build_s = time.perf_counter() - t0
         self._ran = False
 
@@ -157,19 +177,23 @@ class Simulator:
                                              )
         return procs, rasters
 
-    def _dense(self, lava, proj, p, n_pre, n_post, first_spikes):
-        matrix = p.matrix(n_pre, n_post)
+    def _connection(self, lava, proj, p, n_pre, n_post, first_spikes):
+        """A ``Dense`` or ``Sparse`` process for projection ``proj`` (mapped as ``p``)."""
+        kind = connection_kind(self.connections, n_pre, n_post, proj.n_synapses)
+        csr = p.csr(n_pre, n_post)
+        weights = csr if kind == "sparse" else csr.toarray()
+        cls = lava["Sparse"] if kind == "sparse" else lava["Dense"]
         if self.fixed_point:
             mode = {"excitatory": "EXCITATORY", "inhibitory": "INHIBITORY", "mixed": "MIXED"}[p.sign_mode]
-            dense = lava["Dense"](weights=matrix.astype(np.int64), weight_exp=int(p.exp), num_weight_bits=8,
-                                  sign_mode=getattr(lava["SignMode"], mode), name=f"proj_{proj.name}")
-            initial = (matrix.astype(np.int64) @ first_spikes.astype(np.int64)) << int(p.exp)
+            conn = cls(weights=weights.astype(np.int64), weight_exp=int(p.exp), num_weight_bits=8,
+                       sign_mode=getattr(lava["SignMode"], mode), name=f"proj_{proj.name}")
+            initial = (csr.astype(np.int64) @ first_spikes.astype(np.int64)) << int(p.exp)
         else:
-            dense = lava["Dense"](weights=matrix.astype(np.float64), name=f"proj_{proj.name}")
-            initial = matrix.astype(np.float64) @ first_spikes
+            conn = cls(weights=weights.astype(np.float64), name=f"proj_{proj.name}")
+            initial = csr.astype(np.float64) @ first_spikes
         if first_spikes.any():   # spikes of t = 0 reach their targets in Lava step 1
-            dense.a_buff.init = initial
-        return dense
+            conn.a_buff.init = np.asarray(initial)
+        return conn
 
     def run(self, duration: float, progress: bool | None = None) -> Results:
         """Build the processes, run ``duration`` (s) in Lava and return what was recorded.
@@ -190,7 +214,8 @@ class Simulator:
         for proj in net.projections.values():
             n_pre, n_post = net.node(proj.pre).size, net.node(proj.post).size
             first = rasters[proj.pre][0] if proj.pre in rasters else np.zeros(n_pre)
-            dense = self._dense(lava, proj, self.loihi.projections[proj.name], n_pre, n_post, (first > 0) * 1.0)
+            dense = self._connection(lava, proj, self.loihi.projections[proj.name], n_pre, n_post,
+                                     (first > 0) * 1.0)
             nodes[proj.pre].s_out.connect(dense.s_in)
             dense.a_out.connect(neurons[proj.post].a_in)
             links.append((proj.pre, proj.post))
@@ -329,7 +354,7 @@ class Simulator:
 
 def run(network: Network, duration: float, *, dt: float | None = None, integration: str | None = None,
         dtype: str = "float64", progress: bool | None = None, fixed_point: bool | None = None,
-        run_config: str = "sim") -> Results:
+        run_config: str = "sim", connections: str = "auto") -> Results:
     """Run ``network`` in Lava. ``integration="loihi"`` (or ``fixed_point=True``) selects
     ``fixed_pt``; ``"loihi_float"`` (the default) ``floating_pt``."""
     if integration is not None:
@@ -339,5 +364,5 @@ def run(network: Network, duration: float, *, dt: float | None = None, integrati
                                f"'loihi_float' (floating_pt), got {integration!r}")
     if fixed_point is None:
         fixed_point = integration == "loihi"
-    sim = Simulator(network, dt=dt, fixed_point=fixed_point, run_config=run_config)
+    sim = Simulator(network, dt=dt, fixed_point=fixed_point, run_config=run_config, connections=connections)
     return sim.run(duration, progress=progress)

@@ -121,6 +121,14 @@ class LoihiProjection:
             return self.mant.astype(np.float64)
         return (self.mant.astype(np.int64) << self.exp).astype(np.float64)
 
+    def csr(self, n_pre: int, n_post: int):
+        """``scipy.sparse`` CSR ``(n_post, n_pre)`` matrix of ``mant`` (repeated pairs add up)."""
+        import scipy.sparse as sp
+        pre = np.repeat(np.arange(n_pre), np.diff(self.indptr))
+        m = sp.coo_matrix((self.mant, (self.indices.astype(np.int64), pre)), shape=(n_post, n_pre)).tocsr()
+        m.sum_duplicates()
+        return m
+
     def matrix(self, n_pre: int, n_post: int, values: np.ndarray | None = None) -> np.ndarray:
         """Dense ``(n_post, n_pre)`` matrix of ``values`` (default ``mant``); repeated pairs add up."""
         values = self.mant if values is None else values

@@ -162,3 +162,15 @@ def test_compat_step_is_needed_and_only_touches_lava_classes():
     exec("@dataclass\nclass Holder:\n    item: Unhashable = Unhashable(3)\n", ns)
     a, b = ns["Holder"](), ns["Holder"]()
     assert a.item == Unhashable(3) and a.item is not b.item
+
+
+@pytest.mark.parametrize("connections", ["dense", "sparse"])
+def test_dense_and_sparse_lava_connections_are_both_bit_identical(connections):
+    from snnsim.backends.lava import run as lava_run
+    net, _ = bundle(100, 6)
+    ours = simulate(net, T, integration="loihi")
+    lava = lava_run(net, T, integration="loihi", connections=connections)
+    for name in ours.spikes:
+        assert _same_spikes(ours.spikes[name], lava.spikes[name]), name
+    for name in ours.traces:
+        np.testing.assert_array_equal(ours.traces[name].values, lava.traces[name].values, err_msg=name)
