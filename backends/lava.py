@@ -256,7 +256,7 @@ class Simulator:
 
     def _bridge(self, lava, nodes: dict, links: list) -> None:
         """Lava runs the processes connected to the one it is started from: join separate parts
-        of the network with all-zero Dense connections (they add 0 to every input)."""
+        of the network with empty Sparse connections (they add 0 to every input)."""
         parent = {name: name for name in nodes}
 
         def find(x):
@@ -282,8 +282,9 @@ class Simulator:
             else:
                 pre, post = name, hub
             n_pre, n_post = self.network.node(pre).size, self.network.node(post).size
-            zero = np.zeros((n_post, n_pre), np.int64 if self.fixed_point else np.float64)
-            dense = lava["Dense"](weights=zero, name=f"bridge_{pre}_{post}")
+            import scipy.sparse as sp
+            zero = sp.csr_matrix((n_post, n_pre), dtype=np.int64 if self.fixed_point else np.float64)
+            dense = lava["Sparse"](weights=zero, name=f"bridge_{pre}_{post}")   # no synapse: O(1) memory
             nodes[pre].s_out.connect(dense.s_in)
             dense.a_out.connect(nodes[post].a_in)
             parent[find(pre)] = find(post)
