@@ -13,7 +13,14 @@ a deep copy of it (each object gets its own copy: same values as 3.10 gave, no s
 Classes of every other package are passed through untouched. The wrap stays installed
 because Lava imports process-model modules lazily when it compiles a network.
 
-Every Lava import in snnsim goes through :func:`import_lava`; nothing else needs to know.
+Every Lava import in snnsim goes through :func:`import_lava` (or :func:`import_lava_dl` for
+lava-dl); nothing else needs to know.
+
+lava-dl 0.6.0 has a second obstacle, handled by :func:`import_lava_dl`: ``lava.lib.dl.slayer``'s
+``__init__`` imports its object-detection code, which needs ``torchvision``, and PyPI's
+torchvision wheels are CUDA builds that do not load against our CPU torch. netx needs only
+slayer's neuron helpers, so where torchvision is missing the slayer package is registered
+without running its ``__init__``, and its submodules import on their own.
 """
 
 from __future__ import annotations
@@ -86,3 +93,14 @@ def import_lava(module: str):
 def available() -> bool:
     """True if lava-nc is installed (does not import it)."""
     return importlib.util.find_spec("lava") is not None and importlib.util.find_spec("lava.magma") is not None
+
+
+def import_lava_dl(module: str):
+    """Import a ``lava.lib.dl...`` module (lava-dl) after the compatibility step; see the module doc."""
+    install()
+    name = "lava.lib.dl.slayer"
+    if name not in sys.modules and importlib.util.find_spec("torchvision") is None:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations is not None:
+            sys.modules[name] = importlib.util.module_from_spec(spec)   # a package, its __init__ not run
+    return import_lava(module)

@@ -36,7 +36,6 @@ backend does. Output spikes of Lava step ``t`` are our spikes at ``t * dt``.
 from __future__ import annotations
 
 import importlib.util
-import sys
 
 import h5py
 import numpy as np
@@ -44,7 +43,7 @@ import numpy as np
 from snnsim import loihi
 from snnsim.errors import NetworkError
 from snnsim.io.atomic import atomic_path, check_writable
-from snnsim.lava_compat import import_lava
+from snnsim.lava_compat import import_lava, import_lava_dl
 from snnsim.network import Network
 
 __all__ = [
@@ -76,25 +75,14 @@ def lava_dl_available() -> bool:
 
 
 def import_netx():
-    """lava-dl's netx loader module (``lava.lib.dl.netx.hdf5``: ``Network(net_config=path)``).
-
-    Imported through :mod:`snnsim.lava_compat`. The loader needs only slayer's neuron
-    helpers, but ``lava.lib.dl.slayer``'s ``__init__`` also imports its object-detection
-    code, which needs ``torchvision``; snnsim installs lava-dl without it (PyPI's torchvision
-    wheels are CUDA builds that do not load against the CPU torch). When torchvision is
-    missing, the ``lava.lib.dl.slayer`` package is registered without running its
-    ``__init__``, so its submodules import on their own (only the slayer parts that need
-    torchvision stay unavailable). Raises ``ImportError`` with the install command when
+    """lava-dl's netx loader module (``lava.lib.dl.netx.hdf5``: ``Network(net_config=path)``),
+    imported through :func:`snnsim.lava_compat.import_lava_dl` (which also works around
+    lava-dl's torchvision import). Raises ``ImportError`` with the install command when
     lava-dl is not installed.
     """
     if not lava_dl_available():
         raise ImportError(f"lava-dl is not installed; install it with: {LAVA_DL_INSTALL} (see docs/netx.md)")
-    name = "lava.lib.dl.slayer"
-    if name not in sys.modules and importlib.util.find_spec("torchvision") is None:
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.submodule_search_locations is not None:
-            sys.modules[name] = importlib.util.module_from_spec(spec)   # a package, its __init__ not run
-    return import_lava(NETX_MODULE)
+    return import_lava_dl(NETX_MODULE)
 
 
 def netx_chain(network: Network) -> tuple[str, list[tuple[str, str]]]:
