@@ -85,7 +85,6 @@ def engine_scores(network: Network, enc: Encoding, x, decoder: str, generator, *
     """
     import copy
 
-    from snnsim.simulate import simulate
     fn, which = DECODERS[decoder]
     dt = network.dt
     if copies > 1:
@@ -107,27 +106,32 @@ def engine_scores(network: Network, enc: Encoding, x, decoder: str, generator, *
             else:
                 amp = kwargs["currents"]["input"][0, b].numpy()
                 net.add_current("encoded", "input", amp)
-            if which == "v":
-                net.probe_state(readout, "v")
-            else:
-                net.probe_spikes(readout)
-            res = simulate(net, enc.steps * dt, backend=backend, dtype=dtype, progress=False,
-                           integration=integration)
-            if which == "v":
-                v = res.traces[f"{readout}.v"].values[1:]   # drop t = 0: one sample per step end
-                scores.append(fn(v))
-            else:
-                scores.append(res.spikes[readout].counts().astype(np.float64))
+            scores.append(_decoded(net, enc, fn, which, readout, 1, backend, dtype, integration)[0])
     return np.stack(scores)
+
+
+def _decoded(net: Network, enc: Encoding, fn, which: str, readout: str, copies: int, backend: str, dtype: str,
+             integration) -> np.ndarray:
+    """Record the readout, run ``net`` for one sample's steps and decode: ``(copies, n_out)`` scores."""
+    from snnsim.simulate import simulate
+    if which == "v":
+        net.probe_state(readout, "v")
+    else:
+        net.probe_spikes(readout)
+    res = simulate(net, enc.steps * net.dt, backend=backend, dtype=dtype, progress=False, integration=integration)
+    n_out = net.populations[readout].size // copies
+    if which == "v":
+        v = res.traces[f"{readout}.v"].values[1:]   # drop t = 0: one sample per step end
+        return np.asarray(fn(v.reshape(-1, copies, n_out)), np.float64)
+    return res.spikes[readout].counts().astype(np.float64).reshape(copies, n_out)
 
 
 def _replicated_scores(network, enc, x, fn, which, generator, readout, backend, dtype, batch_size, integration,
                        copies):
     from snnsim.replicate import replicate
-    from snnsim.simulate import simulate
     if "input" not in network.sources:
         raise NetworkError("classifier", "copies", "running copies side by side needs a spike-coded 'input'")
-    dt, n_in, n_out = network.dt, network.sources["input"].size, network.populations[readout].size
+    dt, n_in = network.dt, network.sources["input"].size
     scores = []
     for lo in range(0, len(x), batch_size):
         spikes = encode(enc, x[lo:lo + batch_size], dt, generator, torch.float64)["inputs"]["input"].numpy()
@@ -138,15 +142,5 @@ def _replicated_scores(network, enc, x, fn, which, generator, readout, backend, 
             k, j, i = np.nonzero(chunk)
             del net.sources["input"]
             net.add_spike_source("input", b * n_in, k * dt, j * n_in + i)
-            if which == "v":
-                net.probe_state(readout, "v")
-            else:
-                net.probe_spikes(readout)
-            res = simulate(net, enc.steps * dt, backend=backend, dtype=dtype, progress=False,
-                           integration=integration)
-            if which == "v":
-                v = res.traces[f"{readout}.v"].values[1:].reshape(-1, b, n_out)
-                scores.append(np.asarray(fn(v)))
-            else:
-                scores.append(res.spikes[readout].counts().astype(np.float64).reshape(b, n_out))
+            scores.append(_decoded(net, enc, fn, which, readout, b, backend, dtype, integration))
     return np.concatenate(scores)
