@@ -239,7 +239,7 @@ class Simulator:
                                    f"(neither is installed here); Lava failed with {type(exc).__name__}: {exc}") from exc
             loop_s = time.perf_counter() - t_loop
             t_read = time.perf_counter()
-            data = {key: (np.array([tap.receive() for _ in range(n_steps)]).reshape(n_steps, -1), None)
+            data = {key: np.array([tap.receive() for _ in range(n_steps)]).reshape(n_steps, -1)
                     for key, tap in monitors.items()}
             readout_s = time.perf_counter() - t_read
         finally:
@@ -323,7 +323,7 @@ class Simulator:
         for name in net.populations:
             raster = np.zeros((n_steps + 1, layout.sizes[name]))
             if (name, "s_out") in data:
-                raster[1:] = data[(name, "s_out")][0][:n_steps] != 0
+                raster[1:] = data[(name, "s_out")][:n_steps] != 0
             spikes[name] = raster
         recorded = {p.target for p in net.probes.values() if not isinstance(p, StateProbe)}
         for name in recorded:
@@ -339,7 +339,7 @@ class Simulator:
             if not isinstance(probe, StateProbe):
                 continue
             var = "u" if probe.variable == "i_syn" else "v"
-            values, _ = data[(probe.target, var)]
+            values = data[(probe.target, var)]
             p = self.loihi.populations[probe.target]
             initial = (p.u0 if var == "u" else p.v0).astype(np.float64)
             full = np.vstack([initial[None, :], np.asarray(values, np.float64)[:n_steps]])

@@ -94,14 +94,22 @@ def lower_neurons(net: Network, layout: Layout, dt: float, integration: str, dty
             state[SLOT_OF[var], lo:hi] = value
         families.append(FAMILY_CODES[family])
         deltas.append((1.0, 0.0) if pop.model.delta_synapses else (0.0, 1.0))
-    pop_lo = np.array([layout.offsets[p] for p in net.populations], np.int64)
-    pop_hi = pop_lo + np.array([p.size for p in net.populations.values()], np.int64)
+    return _neurons(layout, net.populations.values(), coef, state, ref_steps, families,
+                    np.array(deltas, dtype).reshape(-1, 2))
+
+
+def _neurons(layout: Layout, populations, coef, state, ref_steps, families, routes) -> Neurons:
+    """The ``Neurons`` tuple: per-population ranges, and the shared coefficient column of each
+    population whose neurons all have the same (``pop_uniform``)."""
+    n = layout.n_neurons
+    pop_lo = np.array([layout.offsets[p.name] for p in populations], np.int64)
+    pop_hi = pop_lo + np.array([p.size for p in populations], np.int64)
     flags = np.zeros(8 * ((n + 7) // 8), np.uint8)
     uniform = [int((coef[:, lo:hi] == coef[:, lo:lo + 1]).all()) for lo, hi in zip(pop_lo, pop_hi)]
     pop_coef = np.ascontiguousarray(coef[:, pop_lo].T)  # (n_populations, N_ROWS): first neuron's column
     return Neurons(state[0].copy(), state[1].copy(), state[2].copy(), np.zeros(n, np.int32), flags, coef,
-                   ref_steps, pop_lo, pop_hi, np.array(families, np.int64), np.array(deltas, dtype).reshape(-1, 2),
-                   np.array(uniform, np.int64), pop_coef, np.zeros(n, dtype=dtype))
+                   ref_steps, pop_lo, pop_hi, np.array(families, np.int64), routes, np.array(uniform, np.int64),
+                   pop_coef, np.zeros(n, dtype=coef.dtype))
 
 
 def lower_loihi_neurons(lnet, layout: Layout) -> Neurons:
@@ -120,15 +128,9 @@ def lower_loihi_neurons(lnet, layout: Layout) -> Neurons:
         coef[kn.VTH, lo:hi] = (p.vth << VTH_SHIFT) if lnet.fixed_point else p.vth
         state[0, lo:hi] = p.v0
         state[1, lo:hi] = p.u0
-    pop_lo = np.array([layout.offsets[p] for p in lnet.populations], np.int64)
-    pop_hi = pop_lo + np.array([p.size for p in lnet.populations.values()], np.int64)
-    flags = np.zeros(8 * ((n + 7) // 8), np.uint8)
-    uniform = [int((coef[:, lo:hi] == coef[:, lo:lo + 1]).all()) for lo, hi in zip(pop_lo, pop_hi)]
-    pop_coef = np.ascontiguousarray(coef[:, pop_lo].T)
-    n_pop = len(pop_lo)
-    return Neurons(state[0].copy(), state[1].copy(), state[2].copy(), np.zeros(n, np.int32), flags, coef,
-                   np.zeros(n, np.int32), pop_lo, pop_hi, np.full(n_pop, family, np.int64),
-                   np.zeros((n_pop, 2)), np.array(uniform, np.int64), pop_coef, np.zeros(n))
+    n_pop = len(lnet.populations)
+    return _neurons(layout, lnet.populations.values(), coef, state, np.zeros(n, np.int32), [family] * n_pop,
+                    np.zeros((n_pop, 2)))
 
 
 def _store_once(values: np.ndarray, packed: list, n_packed: int, default):

@@ -229,8 +229,6 @@ def check_supported(net: Network, where_run: str = "loihi") -> None:
             if (params["t_ref"] > 0).any():
                 raise NetworkError(pop.where, "t_ref", f"Lava's bit-accurate LIF has no refractory period, got "
                                    f"{float(params['t_ref'].max())!r} s; use t_ref=0")
-            for name in ("v_th", "v_reset"):
-                _uniform(pop.where, name, params[name])
             if _uniform(pop.where, "v_th", params["v_th"]) <= _uniform(pop.where, "v_reset", params["v_reset"]):
                 raise NetworkError(pop.where, "v_th", f"must be above v_reset for Loihi (reset to 0, threshold "
                                    f"> 0), got v_th={float(params['v_th'][0])!r} V, "
@@ -263,15 +261,12 @@ def _float_population(pop, dt: float, scheme: str, seed: int) -> dict:
     tau_syn = params["tau_syn"][:1] if isinstance(model, CubaLIF) or (
         isinstance(model, LI) and (params["tau_syn"] > 0).any()) else None
     zero = np.zeros(1)
-    coef = linear_coefficients(dt, scheme, tau_mem, params["r"][:1], params.get("v_leak", zero)[:1] * 0,
-                               np.zeros(1), tau_syn, leaky=leaky)
+    coef = linear_coefficients(dt, scheme, tau_mem, params["r"][:1], zero, zero, tau_syn, leaky=leaky)
     a = float(coef["a"][0])
     gain = float(coef["gext"][0] / params["r"][0])       # what one volt of r*i adds to v per step
     v_reset = float(params["v_reset"][0]) if model.spiking else 0.0
     v_leak = params.get("v_leak", np.zeros(pop.size))
     drive = gain * (((v_leak - v_reset) if leaky else 0.0) + params["r"] * params["i_bias"])
-    if leaky and not model.spiking:
-        drive = gain * (v_leak + params["r"] * params["i_bias"])
     init = pop.initial_state(seed)
     r = float(params["r"][0])
     return {
