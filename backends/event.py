@@ -63,6 +63,17 @@ def _aligned_table(n_rows: int, n_cols: int) -> np.ndarray:
     return tbl
 
 
+def _has_current(pop) -> bool:
+    return "i_syn" in pop.model.state_variables
+
+
+def _kind_of(pop) -> float:
+    """The kernel's ``KIND`` of a population's neurons."""
+    if isinstance(pop.model, IF):
+        return ke.KIND_IF
+    return ke.KIND_CURRENT if _has_current(pop) else ke.KIND_DELTA
+
+
 def neuron_table(net: Network, layout: lowering.Layout) -> np.ndarray:
     """The ``(2, n_neurons, N_COLS)`` float64 table of :mod:`snnsim.kernels.event` at t = 0."""
     tbl = _aligned_table(layout.n_neurons, ke.N_COLS)
@@ -79,16 +90,16 @@ def neuron_table(net: Network, layout: lowering.Layout) -> np.ndarray:
         cold[:, ke.ISYN] = init.get("i_syn", 0.0)
         hot[:, ke.REF_UNTIL] = -np.inf
         hot[:, ke.PRED] = np.inf
+        hot[:, ke.LINK] = -1.0
         hot[:, ke.TAU_M] = p["tau_mem"]
-        has_current = "i_syn" in pop.model.state_variables
+        has_current = _has_current(pop)
+        cold[:, ke.KIND] = _kind_of(pop)
         cold[:, ke.TAU_S] = p["tau_syn"] if has_current else 0.0
         cold[:, ke.R] = p["r"]
         current = p["i_bias"] + i_ext[lo:hi]
         if isinstance(pop.model, IF):
-            hot[:, ke.KIND] = ke.KIND_IF
             hot[:, ke.DRIVE] = p["r"] * current / p["tau_mem"]
         else:
-            hot[:, ke.KIND] = ke.KIND_CURRENT if has_current else ke.KIND_DELTA
             hot[:, ke.DRIVE] = p["v_leak"] + p["r"] * current
         if pop.model.spiking:
             hot[:, ke.V_TH] = p["v_th"]
@@ -116,13 +127,14 @@ def lower_synapses(net: Network, layout: lowering.Layout, dt: float) -> ke.Event
     """
     groups = [*layout.populations, *layout.sources]
     out_of = [[] for _ in groups]
-    pre_lo, row_off, syn_lo, w0, w_off, d0, d_off = ([] for _ in range(7))
+    pre_lo, row_off, syn_lo, w0, w_off, d0, d_off, post_delta = ([] for _ in range(8))
     indptrs, posts, weights, delays = [], [], [], []
     n_rows = n_syn = n_w = n_d = 0
     for p, proj in enumerate(net.projections.values()):
         out_of[groups.index(proj.pre)].append(p)
         n_pre = len(proj.indptr) - 1
         pre_lo.append(layout.offsets[proj.pre])
+        post_delta.append(int(_kind_of(net.populations[proj.post]) == ke.KIND_DELTA))
         row_off.append(n_rows)
         syn_lo.append(n_syn)
         post = proj.indices.astype(np.int64) + layout.offsets[proj.post]
@@ -156,7 +168,7 @@ def lower_synapses(net: Network, layout: lowering.Layout, dt: float) -> ke.Event
     return ke.EventSynapses(grp_ptr, ints([p for x in out_of for p in x]), ints(pre_lo), ints(row_off),
                             ints(syn_lo), np.array(w0, np.float64), ints(w_off),
                             np.array(d0, np.float64), ints(d_off), cat(indptrs, np.int64), cat(posts, post_dtype),
-                            cat(weights, np.float64), cat(delays, np.float64))
+                            cat(weights, np.float64), cat(delays, np.float64), np.array(post_delta, np.uint8))
 
 
 def lower_sources(net: Network, layout: lowering.Layout) -> ke.EventSources:
@@ -233,13 +245,12 @@ class Simulator:
         self.flight = ke.Flight(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024, np.int64),
                                 np.zeros(1024, np.int64), np.zeros(1, np.int64))
         n = layout.n_neurons
-        self.window = ke.Window(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024), np.zeros(1024, np.int64),
-                                np.zeros(1024, np.int64), np.zeros(256), np.zeros(256, np.int64),
-                                np.full(n, -1, np.int32), np.zeros(n, np.int64), np.zeros(n, np.int64),
-                                np.zeros(n, np.int64))   # head: int32, half the random-access footprint
+        self.window = ke.Window(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024), np.zeros(1024, np.uint8),
+                                np.zeros(1024, np.int64), np.zeros(1024, np.int64), np.zeros(256),
+                                np.zeros(256, np.int64), np.zeros(n, np.int64))
         d_min = _shortest_delay(self.synapses)
         # a window stays just under the shortest delay, so rounding never lets a spike reach its own window
-        self.clock = np.array([-1.0, d_min * (1.0 - 1e-9), np.inf])
+        self.clock = np.array([-1.0, d_min * (1.0 - 1e-9), np.inf, ke.WINDOW_DELIVERIES])
         self.record_mask = lowering.recorded_mask(network, layout)
         sizes = [layout.sizes[name] for name in (*layout.populations, *layout.sources)]
         self.node_group = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
@@ -286,9 +297,9 @@ class Simulator:
             rec.next[0] = 1
         out = ke.run_windows(t_end, *args, self.flight, self.window, rec, counters, self.clock)
         self.flight = ke.Flight(*out[:4], self.flight.count)
-        self.window = self.window._replace(time=out[4], target=out[5], weight=out[6], next=out[7], order=out[8],
-                                           spike_time=out[9], spike_node=out[10])
-        rec = rec._replace(times=out[11], nodes=out[12])
+        self.window = self.window._replace(time=out[4], target=out[5], weight=out[6], flags=out[7], next=out[8],
+                                           order=out[9], spike_time=out[10], spike_node=out[11])
+        rec = rec._replace(times=out[12], nodes=out[13])
         loop_s = time.perf_counter() - t_loop
         self.t = t_end
         return self._results(t0, duration, rec, counters, probe_cols, jit_s, loop_s, time.perf_counter() - t_wall)

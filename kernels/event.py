@@ -11,11 +11,10 @@ everything that will happen:
   spike time of every source neuron (Poisson or spike times). A neuron's entry is
   replaced (sifted) whenever an input changes its state, so there are no stale
   entries;
-- the **delivery queue**, a binary heap of spikes in flight: one entry per
-  presynaptic spike and projection, pointing at the next synapse of its row to
-  deliver. Rows are sorted by delay, so after delivering every synapse whose
-  arrival time is the entry's time, the entry moves on to the next delay of the
-  row (with one delay for a whole projection, one entry delivers the row).
+- the **spikes in flight**: one entry per presynaptic spike and projection,
+  pointing at the next synapse of its row to deliver. Rows are sorted by delay,
+  so a window (see :func:`run_windows`) takes the synapses whose arrival falls in
+  it from the front of each row, and the entry moves on.
 
 At equal times deliveries come first, so every input arriving at ``t`` is added
 before a neuron fires at ``t`` (the clock engine's order within a step).
@@ -29,7 +28,8 @@ random access) and a cold half, columns named below. ``DRIVE`` is the asymptote 
 leaky neuron, and the slope ``r (i_bias + i_ext) / tau_mem`` (V/s) of an IF.
 ``TAU_S`` is 0 for instantaneous synapses. ``V_TH`` is +inf for a leaky
 integrator that never fires. ``PRED`` is the neuron's predicted next spike time
-(its key in the node queue, inf when it has none). ``REF_UNTIL`` is the end of the refractory period
+(its key in the node queue, inf when it has none). ``LINK`` is the neuron's last
+delivery in the window being processed (-1 outside). ``REF_UNTIL`` is the end of the refractory period
 (``-inf`` when none): on ``(t_spike, REF_UNTIL]`` ``v`` is held and jumps of
 ``v`` are dropped; synaptic current keeps decaying and receiving.
 
@@ -59,11 +59,12 @@ from numba import njit
 from .rng import uniform
 
 # the neuron table has two halves, ``tbl[0]`` (hot) and ``tbl[1]`` (cold), each ``(n_neurons, 8)``:
-# a delivery to a LIF reads only its neuron's 64-byte hot row, and the hot half of 100 k
-# neurons (6.4 MB) stays in cache where a 128-byte row per neuron (12.8 MB) did not
+# a delivery to a LIF reads and chains through only its neuron's 64-byte hot row (one random
+# access per delivery), and the hot half of 100 k neurons (6.4 MB) stays in cache where a
+# 128-byte row per neuron (12.8 MB) did not
 HOT, COLD = 0, 1
-V, T_LAST, REF_UNTIL, TAU_M, DRIVE, V_TH, PRED, KIND = range(8)      # in tbl[HOT]
-ISYN, TAU_S, R, V_RESET, V_SUB, T_REF, SUBTRACT = range(7)           # in tbl[COLD]
+V, T_LAST, REF_UNTIL, TAU_M, DRIVE, V_TH, PRED, LINK = range(8)      # in tbl[HOT]
+ISYN, TAU_S, R, V_RESET, V_SUB, T_REF, SUBTRACT, KIND = range(8)     # in tbl[COLD]
 N_COLS = 8  # per half: 64 bytes
 #: ``KIND``: leaky with instantaneous synapses (LIF, LI), IF, leaky with a synaptic current (CubaLIF, LI)
 KIND_DELTA, KIND_IF, KIND_CURRENT = 0.0, 1.0, 2.0
@@ -76,9 +77,10 @@ INF = np.inf
 #: node of its presynaptic group), ``row_off`` (its first row in ``indptr``), ``syn_lo``
 #: (its first synapse), ``w0``/``w_off``
 #: and ``d0``/``d_off`` (one shared weight/delay when the offset is -1, else per synapse
-#: ``weight[w_off + k - syn_lo]``, ``delay[d_off + k - syn_lo]``, delays in s, rows sorted by delay)
+#: ``weight[w_off + k - syn_lo]``, ``delay[d_off + k - syn_lo]``, delays in s, rows sorted by delay),
+#: ``post_delta`` (1 when its targets are leaky with instantaneous synapses: ``KIND_DELTA``)
 EventSynapses = namedtuple("EventSynapses", "grp_ptr grp_proj pre_lo row_off syn_lo w0 w_off d0 d_off "
-                                            "indptr post weight delay")
+                                            "indptr post weight delay post_delta")
 #: source neurons, indexed by ``node - n_neurons``: kind; Poisson: rate table slice (``off``,
 #: ``n_rows``, ``n_cols``, column ``col``, sample interval ``rate_dt``, 0 for constant), random
 #: stream ``key``, ``index`` in its group and ``count`` of intervals drawn; timed: the node's
@@ -89,11 +91,13 @@ NodeQueue = namedtuple("NodeQueue", "key node pos size")
 #: spikes in flight (growable, first ``count[0]`` used): spike time, next synapse of its row to
 #: deliver, row end, projection
 Flight = namedtuple("Flight", "t_spike cursor end proj count")
-#: scratch of one window: per delivery arrival time, target, weight, next delivery to the same
-#: target (linked lists from ``head[target]``, -1 when none) and a sort buffer ``order`` (growable);
-#: the spikes of the window (growable); per neuron ``head``, and ``touched`` lists the targets of the
-#: window, whose deliveries are ``order[span_lo[q]:span_hi[q]]``
-Window = namedtuple("Window", "time target weight next order spike_time spike_node head touched span_lo span_hi")
+#: scratch of one window: per delivery arrival time, target, weight, ``flags`` (below) and the
+#: previous delivery to the same target (chains from the target's ``LINK``
+#: column, -1 ends one), a sort buffer ``order`` (all growable); the spikes of the window
+#: (growable); ``touched`` (one per neuron) lists the targets that need the general path
+Window = namedtuple("Window", "time target weight flags next order spike_time spike_node touched")
+#: bits of a delivery's ``flags``: its target is ``KIND_DELTA``; the target has a later delivery in the window
+FLAG_DELTA, FLAG_LATER = 1, 2
 #: spikes of recorded nodes (``mask``; ``times/nodes`` growable, ``count[0]`` used) and state samples:
 #: union of sample times ``t0 + ks[m] * dt``, per column (neuron, variable 0 = v / 1 = i_syn, every,
 #: out offset); ``next[0]`` is the next sample to take
@@ -101,9 +105,15 @@ EventRecorder = namedtuple("EventRecorder", "mask times nodes count t0 dt ks nex
                                             "col_off out")
 #: ``totals``: [neuron spikes, synaptic events, source spikes, windows]; spikes per group
 EventCounters = namedtuple("EventCounters", "totals node_group per_group")
-#: ``[T, W, next_arrival]``: the end of the last window processed (s), the window length (s, just
-#: under the shortest delay; inf without synapses) and the earliest arrival still in flight (s)
-CLOCK_T, CLOCK_W, CLOCK_NEXT_ARRIVAL = 0, 1, 2
+#: the default of ``clock[CLOCK_BUDGET]``, the deliveries a window should hold at most: their
+#: targets' rows (64 bytes each) then stay in the core's cache between gathering and delivering.
+#: Windows halve while they hold more, and grow back (up to ``CLOCK_W``) while they hold under a
+#: quarter of it. Any window no longer than the shortest delay gives the same result.
+WINDOW_DELIVERIES = 8192
+#: ``[T, W, next_arrival, budget]``: the end of the last window processed (s), the longest window
+#: (s, just under the shortest delay; inf without synapses), the earliest arrival still in flight
+#: (s) and the window's delivery budget (see ``WINDOW_DELIVERIES``)
+CLOCK_T, CLOCK_W, CLOCK_NEXT_ARRIVAL, CLOCK_BUDGET = 0, 1, 2, 3
 
 
 # ------------------------------------------------------------------ closed forms
@@ -128,7 +138,7 @@ def synaptic_kernel(s, tau_m, tau_s):
 def free_v(tbl, j, s, v0, i0):
     """``v`` of neuron ``j`` after ``s`` seconds of free evolution from ``(v0, i0)`` (no refractoriness)."""
     drive = tbl[HOT, j, DRIVE]
-    kind = tbl[HOT, j, KIND]
+    kind = tbl[COLD, j, KIND]
     if kind == KIND_IF:
         return v0 + drive * s
     tau_m = tbl[HOT, j, TAU_M]
@@ -165,7 +175,7 @@ def state_at(tbl, j, t):
     Neurons without a synaptic current read only the first cache line of their row; the
     current-synapse case is a separate call so the compiler cannot hoist its loads into this path.
     """
-    if tbl[HOT, j, KIND] == KIND_CURRENT:
+    if tbl[COLD, j, KIND] == KIND_CURRENT:
         return _state_at_current(tbl, j, t)
     t0 = tbl[HOT, j, T_LAST]
     v0 = tbl[HOT, j, V]
@@ -219,7 +229,7 @@ def time_to_threshold(tbl, j, v0, i0):
     if not v_th < INF:
         return INF
     drive = tbl[HOT, j, DRIVE]
-    kind = tbl[HOT, j, KIND]
+    kind = tbl[COLD, j, KIND]
     if kind == KIND_IF:
         return (v_th - v0) / drive if drive > 0.0 else INF
     tau_m = tbl[HOT, j, TAU_M]
@@ -279,7 +289,7 @@ def next_spike(tbl, j, t):
     v_th = tbl[HOT, j, V_TH]
     if not v_th < INF:
         return INF
-    if tbl[HOT, j, KIND] == KIND_CURRENT:
+    if tbl[COLD, j, KIND] == KIND_CURRENT:
         return _next_spike_current(tbl, j, t)
     v = tbl[HOT, j, V]
     start = t
@@ -289,7 +299,7 @@ def next_spike(tbl, j, t):
     if v > v_th:
         return start
     drive = tbl[HOT, j, DRIVE]
-    if tbl[HOT, j, KIND] == KIND_IF:
+    if tbl[COLD, j, KIND] == KIND_IF:
         return start + (v_th - v) / drive if drive > 0.0 else INF
     if drive > v_th:
         return start + tbl[HOT, j, TAU_M] * math.log((drive - v) / (drive - v_th))
@@ -301,7 +311,7 @@ def advance(tbl, j, t):
     """Commit neuron ``j``'s state at time ``t``."""
     v, i = state_at(tbl, j, t)
     tbl[HOT, j, V] = v
-    if tbl[HOT, j, KIND] == KIND_CURRENT:
+    if tbl[COLD, j, KIND] == KIND_CURRENT:
         tbl[COLD, j, ISYN] = i
     tbl[HOT, j, T_LAST] = t
 
@@ -409,9 +419,14 @@ def node_schedule(key, node, pos, size, n, when):
         _node_sift(key, node, pos, last, i)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def set_prediction(tbl, nq, j, when):
-    """Neuron ``j``'s next spike is predicted at ``when`` (inf: none); the node queue follows."""
+    """Neuron ``j``'s next spike is predicted at ``when`` (inf: none); the node queue follows.
+
+    Per-delivery loops write this out with the queue's arrays unpacked once: inlining it
+    (``inline="always"``) binds ``nq`` and ``tbl`` anew at every call, and the reference
+    counting that costs made the delivery loop about twice as slow.
+    """
     if when != tbl[HOT, j, PRED]:
         tbl[HOT, j, PRED] = when
         node_schedule(nq.key, nq.node, nq.pos, nq.size, j, when)
@@ -497,92 +512,82 @@ def sample_at(tbl, rec, m):
 
 
 @njit(cache=True)
-def _emit(n, t, syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec):
-    """Node ``n`` spikes at ``t``: count, record and put one entry per outgoing row in flight.
+def _deliver_singles(n_del, wb_t, wb_j, wb_w, wb_flags, wb_next, touched, tbl, nq):
+    """Take every target with one delivery in the window through it, in gather order; returns how
+    many other targets it put in ``touched`` (several deliveries, a synaptic current or IF, or a
+    spike due before the delivery), for :func:`_run_targets`.
 
-    Returns the (possibly grown) flight and recorder arrays, their fill and the earliest arrival.
+    Delivery ``i`` is its target's only one when no later one has flagged it (``FLAG_LATER``)
+    and no earlier one is chained to it (``wb_next[i] < 0``); only then is the target's row read. A spike the delivery brings into the
+    window is left to the node queue (step (4) of :func:`run_windows`), which fires it in time.
     """
-    g = cnt.node_group[n]
-    cnt.per_group[g] += 1
-    if rec.mask[n]:
-        c = rec.count[0]
-        rec_t = grown(rec_t, c + 1)
-        rec_n = grown(rec_n, c + 1)
-        rec_t[c] = t
-        rec_n[c] = n
-        rec.count[0] = c + 1
-    q0 = syn.grp_ptr[g]
-    q1 = syn.grp_ptr[g + 1]
-    if q1 > q0:
-        fl_t = grown(fl_t, n_fl + q1 - q0)
-        fl_c = grown(fl_c, n_fl + q1 - q0)
-        fl_e = grown(fl_e, n_fl + q1 - q0)
-        fl_p = grown(fl_p, n_fl + q1 - q0)
-    for q in range(q0, q1):
-        p = syn.grp_proj[q]
-        row = syn.row_off[p] + n - syn.pre_lo[p]
-        first = syn.indptr[row]
-        last = syn.indptr[row + 1]
-        if first < last:
-            fl_t[n_fl] = t
-            fl_c[n_fl] = first
-            fl_e[n_fl] = last
-            fl_p[n_fl] = p
-            n_fl += 1
-            d = syn.d0[p] if syn.d_off[p] < 0 else syn.delay[syn.d_off[p] + first - syn.syn_lo[p]]
-            next_arrival = min(next_arrival, t + d)
-    return fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n
+    key, node, pos, size = nq.key, nq.node, nq.pos, nq.size
+    n_touched = 0
+    for i in range(n_del):
+        flags = wb_flags[i]
+        if flags & FLAG_LATER:  # the target has a later delivery: handled from that one
+            continue
+        j = wb_j[i]
+        t = wb_t[i]
+        if wb_next[i] >= 0 or not flags & FLAG_DELTA or tbl[HOT, j, PRED] < t:
+            touched[n_touched] = j
+            n_touched += 1
+            continue
+        tbl[HOT, j, LINK] = -1.0
+        pred = deliver_delta(tbl, j, t, wb_w[i])
+        if pred != tbl[HOT, j, PRED]:  # set_prediction, written out (see there)
+            tbl[HOT, j, PRED] = pred
+            node_schedule(key, node, pos, size, j, pred)
+    return n_touched
 
 
 @njit(cache=True)
-def _sort_targets(n_touched, touched, head, wb_t, wb_next, order, span_lo, span_hi):
-    """Lay each touched target's deliveries out in ``order``, sorted by arrival time (insertion sort:
-    a target gets a few per window); clears ``head``."""
-    at = 0
-    for q in range(n_touched):
-        j = touched[q]
-        first = at
-        i = head[j]
-        while i >= 0:
-            k = at
-            while k > first and wb_t[order[k - 1]] > wb_t[i]:
-                order[k] = order[k - 1]
-                k -= 1
-            order[k] = i
-            at += 1
-            i = wb_next[i]
-        head[j] = -1
-        span_lo[q] = first
-        span_hi[q] = at
+def _run_targets(q, k, m, n_touched, touched, order, wb_t, wb_w, wb_flags, wb_next, tbl, nq, t_hi, sp_t, sp_n,
+                 n_sp):
+    """Take touched targets ``q, q+1, ...`` through their deliveries in time order, firing wherever the
+    predicted spike comes first; spikes go to ``sp_t/sp_n``.
 
-
-@njit(cache=True)
-def _run_targets(q, k, n_touched, touched, span_lo, span_hi, order, wb_t, wb_w, tbl, nq, t_hi, sp_t, sp_n, n_sp):
-    """Take touched targets ``q, q+1, ...`` (from delivery ``k`` of target ``q``) through their deliveries,
-    firing wherever the predicted spike comes first; spikes go to ``sp_t/sp_n``. Returns ``(q, k, n_sp)``:
-    ``q == n_touched`` when done, else where to resume once the spike buffer has grown."""
+    A target's deliveries (the chain from its ``LINK``) are laid out in ``order[:m]`` by arrival
+    time (insertion sort: a target gets a few per window); ``k`` is the next one, -1 before the
+    layout. Returns ``(q, k, m, n_sp)``: ``q == n_touched`` when done, else where to resume once
+    the spike buffer has grown.
+    """
+    key, node, pos, size = nq.key, nq.node, nq.pos, nq.size
     cap = sp_t.shape[0]
     while q < n_touched:
         j = touched[q]
+        if k < 0:
+            m = 0
+            i = int(tbl[HOT, j, LINK])
+            tbl[HOT, j, LINK] = -1.0
+            while i >= 0:
+                at = m
+                ti = wb_t[i]
+                while at > 0 and wb_t[order[at - 1]] > ti:
+                    order[at] = order[at - 1]
+                    at -= 1
+                order[at] = i
+                m += 1
+                i = wb_next[i]
+            k = 0
         pred = tbl[HOT, j, PRED]
-        end = span_hi[q]
-        while k < end:
+        while k < m:
             i = order[k]
             t = wb_t[i]
             while pred < t:
                 if n_sp == cap:
                     set_prediction(tbl, nq, j, pred)
-                    return q, k, n_sp
+                    return q, k, m, n_sp
                 fire(tbl, j, pred)
                 sp_t[n_sp] = pred
                 sp_n[n_sp] = j
                 n_sp += 1
                 pred = next_spike(tbl, j, pred)
-            if tbl[HOT, j, KIND] == KIND_DELTA:
+            if wb_flags[i] & FLAG_DELTA:
                 pred = deliver_delta(tbl, j, t, wb_w[i])
             else:
                 advance(tbl, j, t)
-                if tbl[HOT, j, KIND] == KIND_CURRENT:
+                if tbl[COLD, j, KIND] == KIND_CURRENT:
                     tbl[COLD, j, ISYN] += wb_w[i]
                 elif t > tbl[HOT, j, REF_UNTIL]:  # instantaneous synapse: jump v unless refractory
                     tbl[HOT, j, V] += wb_w[i]
@@ -591,34 +596,37 @@ def _run_targets(q, k, n_touched, touched, span_lo, span_hi, order, wb_t, wb_w, 
         while pred <= t_hi:
             if n_sp == cap:
                 set_prediction(tbl, nq, j, pred)
-                return q, k, n_sp
+                return q, k, m, n_sp
             fire(tbl, j, pred)
             sp_t[n_sp] = pred
             sp_n[n_sp] = j
             n_sp += 1
             pred = next_spike(tbl, j, pred)
-        set_prediction(tbl, nq, j, pred)
+        if pred != tbl[HOT, j, PRED]:  # set_prediction, written out (see there)
+            tbl[HOT, j, PRED] = pred
+            node_schedule(key, node, pos, size, j, pred)
         q += 1
-        if q < n_touched:
-            k = span_lo[q]
-    return q, k, n_sp
+        k = -1
+    return q, k, m, n_sp
 
 
 @njit(cache=True)
 def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
     """Process every event up to ``t_end`` (s), window by window; returns the grown arrays
-    ``(flight t_spike, cursor, end, proj, window time, target, weight, next, order, spike_time,
-    spike_node, recorder times, nodes)``.
+    ``(flight t_spike, cursor, end, proj, window time, target, weight, flags, next, order,
+    spike_time, spike_node, recorder times, nodes)``.
 
     A window ``(T, T_end]`` is never longer than the shortest delay, so every delivery that
     arrives in it comes from a spike before it: the window's deliveries are all known when it
     starts, and neurons are independent inside it. Each window (1) moves the deliveries that
-    arrive in it out of the spikes in flight, (2) groups them by target, (3) takes each target
-    through its deliveries in time order, firing wherever its predicted spike comes first
-    (inputs at equal times before the spike), and sets its next predicted spike once, (4) fires
-    the neurons and sources whose next spike from the node queue falls in the window. A window
-    starts where the earliest pending event is and ends at most one window length later, at
-    the next state sample, or at ``t_end``.
+    arrive in it out of the spikes in flight, chaining each target's deliveries through its
+    ``LINK``, (2) takes every target with one delivery through it (most targets at low rates),
+    (3) takes every other target through its deliveries in time order, firing wherever its
+    predicted spike comes first (inputs at equal times before the spike), and sets its next
+    predicted spike once, (4) fires the neurons and sources whose next spike from the node
+    queue falls in the window, (5) puts the window's spikes in flight. A window starts where
+    the earliest pending event is and ends at most one window length later, at the next state
+    sample, or at ``t_end``.
     """
     key = nq.key
     node = nq.node
@@ -626,18 +634,23 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
     size = nq.size
     fl_t, fl_c, fl_e, fl_p = flight.t_spike, flight.cursor, flight.end, flight.proj
     n_fl = flight.count[0]
-    wb_t, wb_j, wb_w, wb_next, order = win.time, win.target, win.weight, win.next, win.order
-    head = win.head
+    wb_t, wb_j, wb_w, wb_flags, wb_next, order = win.time, win.target, win.weight, win.flags, win.next, win.order
     touched = win.touched
-    span_lo, span_hi = win.span_lo, win.span_hi
     sp_t, sp_n = win.spike_time, win.spike_node
     rec_t, rec_n = rec.times, rec.nodes
     totals = cnt.totals
     # plain arrays in the hot loops: reading a tuple field there costs reference counting
     post, weight, delay = syn.post, syn.weight, syn.delay
-    w0, w_off_of, d0, d_off_of, syn_lo = syn.w0, syn.w_off, syn.d0, syn.d_off, syn.syn_lo
+    w0, w_off_of, d0, d_off_of, syn_lo, post_delta = syn.w0, syn.w_off, syn.d0, syn.d_off, syn.syn_lo, syn.post_delta
+    grp_ptr, grp_proj, row_off, pre_lo, indptr = syn.grp_ptr, syn.grp_proj, syn.row_off, syn.pre_lo, syn.indptr
+    node_group, per_group, mask = cnt.node_group, cnt.per_group, rec.mask
+    max_out = 0  # most projections leaving one group
+    for g in range(grp_ptr.shape[0] - 1):
+        max_out = max(max_out, grp_ptr[g + 1] - grp_ptr[g])
     n_neurons = tbl.shape[1]
     width = clock[CLOCK_W]
+    span = width  # this window's length: shortened while windows hold more than the budget
+    budget = clock[CLOCK_BUDGET]
     t_lo = clock[CLOCK_T]
     next_arrival = clock[CLOCK_NEXT_ARRIVAL]
     m = rec.next[0]
@@ -645,7 +658,7 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
     while t_lo < t_end:
         t_sample = rec.t0 + rec.ks[m] * rec.dt if m < n_samples else INF
         earliest = min(key[0] if size[0] > 0 else INF, next_arrival)
-        t_hi = min(earliest + width, t_sample, t_end)
+        t_hi = min(earliest + span, t_sample, t_end)
         totals[3] += 1
         # (1) deliveries arriving in (t_lo, t_hi]
         bound = 0
@@ -655,15 +668,14 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
             wb_t = grown(wb_t, bound)
             wb_j = grown(wb_j, bound)
             wb_w = grown(wb_w, bound)
+            wb_flags = grown(wb_flags, bound)
             wb_next = grown(wb_next, bound)
             order = grown(order, bound)
         n_del = 0
         kept = 0
         next_arrival = INF
-        # reading each target's row while gathering (independent loads the CPU overlaps) brings
-        # it into cache before (3) works on it: 2-3x faster on a 100 k-neuron network whose table
-        # (hot half 6.4 MB) does not fit in L2
-        warm = 0.0
+        # chaining reads each target's hot row while gathering (independent loads the CPU
+        # overlaps), which brings it into cache before (2) and (3) work on it
         for e in range(n_fl):
             p = fl_p[e]
             t_spike = fl_t[e]
@@ -672,12 +684,18 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
             base = syn_lo[p]
             w_off = w_off_of[p]
             shared_w = w0[p]
+            flags = FLAG_DELTA if post_delta[p] else 0
             if d_off_of[p] < 0:
                 arrival = t_spike + d0[p]
                 if arrival <= t_hi:
                     for s in range(c, end):
                         j = post[s]
-                        warm += tbl[HOT, j, T_LAST]
+                        prev = int(tbl[HOT, j, LINK])
+                        wb_next[n_del] = prev
+                        wb_flags[n_del] = flags
+                        if prev >= 0:
+                            wb_flags[prev] |= FLAG_LATER
+                        tbl[HOT, j, LINK] = n_del
                         wb_t[n_del] = arrival
                         wb_j[n_del] = j
                         wb_w[n_del] = shared_w if w_off < 0 else weight[w_off + s - base]
@@ -693,7 +711,12 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
                         next_arrival = min(next_arrival, arrival)
                         break
                     j = post[c]
-                    warm += tbl[HOT, j, T_LAST]
+                    prev = int(tbl[HOT, j, LINK])
+                    wb_next[n_del] = prev
+                    wb_flags[n_del] = flags
+                    if prev >= 0:
+                        wb_flags[prev] |= FLAG_LATER
+                    tbl[HOT, j, LINK] = n_del
                     wb_t[n_del] = arrival
                     wb_j[n_del] = j
                     wb_w[n_del] = shared_w if w_off < 0 else weight[w_off + c - base]
@@ -707,27 +730,21 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
                 kept += 1
         n_fl = kept
         totals[1] += n_del
-        if warm != warm:  # only for a NaN state; keeps the compiler from dropping the loads
-            totals[3] += 1
-        # (2) group by target
-        n_touched = 0
-        for i in range(n_del):
-            j = wb_j[i]
-            if head[j] < 0:
-                touched[n_touched] = j
-                n_touched += 1
-            wb_next[i] = head[j]
-            head[j] = i
-        # (3) each target through its deliveries in time order; spikes go to a buffer that is
-        # emitted after (4): no array is replaced inside the per-delivery loop (that would cost
-        # reference counting on every iteration)
-        _sort_targets(n_touched, touched, head, wb_t, wb_next, order, span_lo, span_hi)
+        if n_del > budget:
+            span *= 0.5
+        elif 4 * n_del < budget and span < width:
+            span = min(2.0 * span, width)
+        # (2) targets with one delivery; (3) the others. Spikes go to a buffer that is emitted in
+        # (5): no array is replaced inside the per-delivery loops (that would cost reference
+        # counting on every iteration)
+        n_touched = _deliver_singles(n_del, wb_t, wb_j, wb_w, wb_flags, wb_next, touched, tbl, nq)
         q = 0
-        k = span_lo[0] if n_touched > 0 else 0
+        k = -1
+        n_lay = 0
         n_sp = 0
         while True:
-            q, k, n_sp = _run_targets(q, k, n_touched, touched, span_lo, span_hi, order, wb_t, wb_w, tbl, nq,
-                                      t_hi, sp_t, sp_n, n_sp)
+            q, k, n_lay, n_sp = _run_targets(q, k, n_lay, n_touched, touched, order, wb_t, wb_w, wb_flags, wb_next,
+                                             tbl, nq, t_hi, sp_t, sp_n, n_sp)
             if q >= n_touched:
                 break
             sp_t = grown(sp_t, 2 * n_sp)
@@ -750,14 +767,41 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
             sp_t[n_sp] = t
             sp_n[n_sp] = n
             n_sp += 1
+        # (5) count and record the window's spikes and put one entry per outgoing row in flight
+        if n_sp > 0:
+            fl_t = grown(fl_t, n_fl + n_sp * max_out)
+            fl_c = grown(fl_c, n_fl + n_sp * max_out)
+            fl_e = grown(fl_e, n_fl + n_sp * max_out)
+            fl_p = grown(fl_p, n_fl + n_sp * max_out)
+            rec_t = grown(rec_t, rec.count[0] + n_sp)
+            rec_n = grown(rec_n, rec.count[0] + n_sp)
         for e in range(n_sp):
             n = sp_n[e]
+            t = sp_t[e]
             if n < n_neurons:
                 totals[0] += 1
             else:
                 totals[2] += 1
-            fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, rec_t, rec_n = _emit(
-                n, sp_t[e], syn, fl_t, fl_c, fl_e, fl_p, n_fl, next_arrival, cnt, rec_t, rec_n, rec)
+            g = node_group[n]
+            per_group[g] += 1
+            if mask[n]:
+                rc = rec.count[0]
+                rec_t[rc] = t
+                rec_n[rc] = n
+                rec.count[0] = rc + 1
+            for gq in range(grp_ptr[g], grp_ptr[g + 1]):
+                p = grp_proj[gq]
+                row = row_off[p] + n - pre_lo[p]
+                first = indptr[row]
+                last = indptr[row + 1]
+                if first < last:
+                    fl_t[n_fl] = t
+                    fl_c[n_fl] = first
+                    fl_e[n_fl] = last
+                    fl_p[n_fl] = p
+                    n_fl += 1
+                    d = d0[p] if d_off_of[p] < 0 else delay[d_off_of[p] + first - syn_lo[p]]
+                    next_arrival = min(next_arrival, t + d)
         t_lo = t_hi
         if t_hi == t_sample:
             sample_at(tbl, rec, m)
@@ -769,4 +813,4 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
     clock[CLOCK_T] = t_lo
     clock[CLOCK_NEXT_ARRIVAL] = next_arrival
     flight.count[0] = n_fl
-    return fl_t, fl_c, fl_e, fl_p, wb_t, wb_j, wb_w, wb_next, order, sp_t, sp_n, rec_t, rec_n
+    return fl_t, fl_c, fl_e, fl_p, wb_t, wb_j, wb_w, wb_flags, wb_next, order, sp_t, sp_n, rec_t, rec_n

@@ -16,6 +16,7 @@ import snnsim
 from reference import uniform as reference_uniform
 from snnsim import IF, LI, LIF, CobaLIF, CubaLIF, FixedInDegree, Network, OneToOne, Sparse, Uniform
 from snnsim.backends import event as event_backend
+from snnsim.kernels import event as ke
 from snnsim.cli import main
 from snnsim.errors import NetworkError
 
@@ -377,6 +378,43 @@ def test_continued_runs_equal_one_run():
     assert set(state) == {"v", "i_syn"} and np.isfinite(state["i_syn"]).all()
     # and the same network + seed gives the same spikes again
     np.testing.assert_array_equal(run(build(), 0.2).spikes["p"].times, whole.spikes["p"].times)
+
+
+def test_window_length_does_not_change_the_result():
+    """Windows shrink while they hold more deliveries than their budget (for cache locality); any
+    window no longer than the shortest delay must give the same spikes and states. A budget of 4
+    deliveries forces many short windows, and mixed models and sources take every path: single
+    deliveries, several per target, synaptic currents, IF, refractoriness, subtractive reset."""
+    def build():
+        net = Network(dt=DT, seed=11)
+        rng = np.random.default_rng(11)
+        lif = net.add_population("lif", 150, LIF(tau_mem=15e-3, t_ref=1e-3, i_bias=rng.uniform(0.8, 1.2, 150)))
+        cuba = net.add_population("cuba", 60, CubaLIF(reset="subtract", i_bias=rng.uniform(0.5, 1.4, 60)))
+        integ = net.add_population("if", 20, IF(i_bias=0.6))
+        net.add_poisson("noise", 40, rate=200.0)
+        net.connect("noise", lif, FixedInDegree(8), weight=0.08, delay=Uniform(0.5e-3, 1.5e-3))
+        net.connect(lif, lif, FixedInDegree(20), weight=Uniform(-0.1, 0.12), delay=Uniform(0.6e-3, 2e-3))
+        net.connect(lif, cuba, FixedInDegree(10), weight=Uniform(-0.5, 0.8), delay=Uniform(0.7e-3, 1.2e-3))
+        net.connect(cuba, integ, FixedInDegree(5), weight=0.05, delay=Uniform(0.5e-3, 0.9e-3))
+        for pop in (lif, cuba, integ):
+            net.probe_spikes(pop)
+        net.probe_state(cuba, "i_syn", neurons=[0, 1, 2], every=50)
+        return net
+
+    results = []
+    for budget in (None, 4):
+        sim = event_backend.Simulator(build())
+        if budget is not None:
+            sim.clock[ke.CLOCK_BUDGET] = budget
+        results.append(sim.run(0.15))
+    wide, narrow = results
+    assert narrow.counters["windows"] > 3 * wide.counters["windows"]
+    for name in ("lif", "cuba", "if"):
+        assert len(wide.spikes[name]) > 20
+        np.testing.assert_array_equal(narrow.spikes[name].indices, wide.spikes[name].indices)
+        np.testing.assert_allclose(narrow.spikes[name].times, wide.spikes[name].times, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(narrow.traces["cuba.i_syn"].values, wide.traces["cuba.i_syn"].values,
+                               rtol=1e-12, atol=1e-15)
 
 
 def test_matches_clock_engine_state_on_a_quiet_network():
