@@ -689,47 +689,27 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
             w_off = w_off_of[p]
             shared_w = w0[p]
             flags = FLAG_DELTA if post_delta[p] else 0
-            if d_off_of[p] < 0:
-                arrival = t_spike + d0[p]
-                if arrival <= t_hi:
-                    for s in range(c, end):
-                        if s + PREFETCH_AHEAD < end:
-                            prefetch_row(tbl, HOT, post[s + PREFETCH_AHEAD])
-                        j = post[s]
-                        prev = int(tbl[HOT, j, LINK])
-                        wb_next[n_del] = prev
-                        wb_flags[n_del] = flags
-                        if prev >= 0:
-                            wb_flags[prev] |= FLAG_LATER
-                        tbl[HOT, j, LINK] = n_del
-                        wb_t[n_del] = arrival
-                        wb_j[n_del] = j
-                        wb_w[n_del] = shared_w if w_off < 0 else weight[w_off + s - base]
-                        n_del += 1
-                    c = end
-                else:
+            shared_d = d_off_of[p] < 0
+            d_off = d_off_of[p] - base
+            while c < end:
+                arrival = t_spike + (d0[p] if shared_d else delay[d_off + c])
+                if arrival > t_hi:
                     next_arrival = min(next_arrival, arrival)
-            else:
-                d_off = d_off_of[p] - base
-                while c < end:
-                    arrival = t_spike + delay[d_off + c]
-                    if arrival > t_hi:
-                        next_arrival = min(next_arrival, arrival)
-                        break
-                    if c + PREFETCH_AHEAD < end:
-                        prefetch_row(tbl, HOT, post[c + PREFETCH_AHEAD])
-                    j = post[c]
-                    prev = int(tbl[HOT, j, LINK])
-                    wb_next[n_del] = prev
-                    wb_flags[n_del] = flags
-                    if prev >= 0:
-                        wb_flags[prev] |= FLAG_LATER
-                    tbl[HOT, j, LINK] = n_del
-                    wb_t[n_del] = arrival
-                    wb_j[n_del] = j
-                    wb_w[n_del] = shared_w if w_off < 0 else weight[w_off + c - base]
-                    n_del += 1
-                    c += 1
+                    break
+                if c + PREFETCH_AHEAD < end:
+                    prefetch_row(tbl, HOT, post[c + PREFETCH_AHEAD])
+                j = post[c]
+                prev = int(tbl[HOT, j, LINK])
+                wb_next[n_del] = prev
+                wb_flags[n_del] = flags
+                if prev >= 0:
+                    wb_flags[prev] |= FLAG_LATER
+                tbl[HOT, j, LINK] = n_del
+                wb_t[n_del] = arrival
+                wb_j[n_del] = j
+                wb_w[n_del] = shared_w if w_off < 0 else weight[w_off + c - base]
+                n_del += 1
+                c += 1
             if c < end:
                 fl_t[kept] = t_spike
                 fl_c[kept] = c
