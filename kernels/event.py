@@ -522,8 +522,9 @@ def _deliver_singles(n_del, wb_t, wb_j, wb_w, wb_flags, wb_next, touched, tbl, n
     spike due before the delivery), for :func:`_run_targets`.
 
     Delivery ``i`` is its target's only one when no later one has flagged it (``FLAG_LATER``)
-    and no earlier one is chained to it (``wb_next[i] < 0``); only then is the target's row read. A spike the delivery brings into the
-    window is left to the node queue (step (4) of :func:`run_windows`), which fires it in time.
+    and no earlier one is chained to it (``wb_next[i] < 0``); only then is the target's row
+    read. A spike the delivery brings into the window is left to the node queue (step (4) of
+    :func:`run_windows`), which fires it in time.
     """
     key, node, pos, size = nq.key, nq.node, nq.pos, nq.size
     n_touched = 0
