@@ -27,6 +27,7 @@ import gc
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from snnsim import loihi
 from snnsim.discretize import steps_of
@@ -214,10 +215,10 @@ class Simulator:
         for proj in net.projections.values():
             n_pre, n_post = net.node(proj.pre).size, net.node(proj.post).size
             first = rasters[proj.pre][0] if proj.pre in rasters else np.zeros(n_pre)
-            dense = self._connection(lava, proj, self.loihi.projections[proj.name], n_pre, n_post,
-                                     (first > 0) * 1.0)
-            nodes[proj.pre].s_out.connect(dense.s_in)
-            dense.a_out.connect(neurons[proj.post].a_in)
+            conn = self._connection(lava, proj, self.loihi.projections[proj.name], n_pre, n_post,
+                                    (first > 0) * 1.0)
+            nodes[proj.pre].s_out.connect(conn.s_in)
+            conn.a_out.connect(neurons[proj.post].a_in)
             links.append((proj.pre, proj.post))
         self._bridge(lava, nodes, links)
         monitors = self._monitors(lava, neurons, n_steps)
@@ -282,11 +283,10 @@ class Simulator:
             else:
                 pre, post = name, hub
             n_pre, n_post = self.network.node(pre).size, self.network.node(post).size
-            import scipy.sparse as sp
             zero = sp.csr_matrix((n_post, n_pre), dtype=np.int64 if self.fixed_point else np.float64)
-            dense = lava["Sparse"](weights=zero, name=f"bridge_{pre}_{post}")   # no synapse: O(1) memory
-            nodes[pre].s_out.connect(dense.s_in)
-            dense.a_out.connect(nodes[post].a_in)
+            bridge = lava["Sparse"](weights=zero, name=f"bridge_{pre}_{post}")   # no synapse: O(1) memory
+            nodes[pre].s_out.connect(bridge.s_in)
+            bridge.a_out.connect(nodes[post].a_in)
             parent[find(pre)] = find(post)
 
     def _monitors(self, lava, neurons: dict, n_steps: int) -> dict:

@@ -226,8 +226,8 @@ def main() -> int:
     conv = convergence()
     agree = nest_agreement() if use_nest else (None, None)
 
-    print(f"\nEvent vs clock engine, {args.neurons:,} LIF neurons x 100 synapses, best of {args.repeats} (5 up to 1 Hz) "
-          f"(wall s per simulated s, JIT excluded)")
+    print(f"\nEvent vs clock engine, {args.neurons:,} LIF neurons x 100 synapses, best of {args.repeats} "
+          f"(at least 5 up to 1 Hz; wall s per simulated s, JIT excluded)")
     head = f"{'target Hz':>9} {'rate Hz':>8} {'event':>9} {'clock 0.1ms':>11} {'clock/event':>11} {'NEST ps':>9} " \
            f"{'NEST/event':>10}"
     print(head)

@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from snnsim.discretize import linear_coefficients
 from snnsim.errors import NetworkError
@@ -121,21 +122,16 @@ class LoihiProjection:
             return self.mant.astype(np.float64)
         return (self.mant.astype(np.int64) << self.exp).astype(np.float64)
 
-    def csr(self, n_pre: int, n_post: int):
+    def csr(self, n_pre: int, n_post: int) -> sp.csr_matrix:
         """``scipy.sparse`` CSR ``(n_post, n_pre)`` matrix of ``mant`` (repeated pairs add up)."""
-        import scipy.sparse as sp
         pre = np.repeat(np.arange(n_pre), np.diff(self.indptr))
         m = sp.coo_matrix((self.mant, (self.indices.astype(np.int64), pre)), shape=(n_post, n_pre)).tocsr()
         m.sum_duplicates()
         return m
 
-    def matrix(self, n_pre: int, n_post: int, values: np.ndarray | None = None) -> np.ndarray:
-        """Dense ``(n_post, n_pre)`` matrix of ``values`` (default ``mant``); repeated pairs add up."""
-        values = self.mant if values is None else values
-        out = np.zeros((n_post, n_pre), values.dtype)
-        pre = np.repeat(np.arange(n_pre), np.diff(self.indptr))
-        np.add.at(out, (self.indices.astype(np.int64), pre), values)
-        return out
+    def matrix(self, n_pre: int, n_post: int) -> np.ndarray:
+        """Dense ``(n_post, n_pre)`` matrix of ``mant``; repeated pairs add up."""
+        return self.csr(n_pre, n_post).toarray()
 
 
 @dataclass
