@@ -203,3 +203,73 @@ def test_float64_trained_digits_network_gives_the_same_class_on_the_cpu_engine()
     engine = engine_scores(trained, enc, x, "max", _generator(9), dtype="float64")
     np.testing.assert_array_equal(ours.argmax(1), engine.argmax(1))
     np.testing.assert_allclose(ours, engine, rtol=0, atol=1e-9)
+
+
+# ------------------------------------------------------- the trainer, beyond SNN classifiers
+class _Pairwise(torch.nn.Module):
+    """A model whose batch is a tuple (a, b) of tensors: scores = [a.w, b.w] per sample."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([1.0, -1.0]))
+
+
+def _pair_step(model, x, y, generator):
+    a, b = x
+    scores = torch.stack([torch.as_tensor(a) @ model.w, torch.as_tensor(b) @ model.w], 1)
+    return torch.nn.functional.cross_entropy(scores, y), scores
+
+
+def test_trainer_takes_tuple_batches_and_a_pluggable_metric():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(40, 2)).astype(np.float32)
+    b = rng.normal(size=(40, 2)).astype(np.float32)
+    y = np.array([0, 1] * 20)
+    seen = []
+
+    def metric(scores, labels):             # counts every sample as correct: accuracy 1 exactly
+        seen.append(len(labels))
+        return float(len(labels))
+    model = _Pairwise()
+    t = Trainer(model, _pair_step, ((a, b), y), ((a[:8], b[:8]), y[:8]),
+                TrainConfig(epochs=2, batch_size=16, lr=0.1, optimizer="sgd", schedule="constant"),
+                progress=False, metric=metric)
+    h = t.fit()
+    assert h.train_accuracy == [1.0, 1.0] and h.val_accuracy == [1.0, 1.0]
+    assert seen[:3] == [16, 16, 8]           # batches of the 40 training samples, then validation
+    # the default metric is the argmax: by hand on the first 8 samples with the trained w
+    w = model.w.detach().numpy()
+    by_hand = np.mean(np.argmax(np.stack([a[:8] @ w, b[:8] @ w], 1), 1) == y[:8])
+    t.metric = __import__("snnsim.training.trainer", fromlist=["argmax_correct"]).argmax_correct
+    assert t.evaluate((a[:8], b[:8]), y[:8]) == pytest.approx(by_hand)
+
+
+def test_trainer_refuses_inputs_and_labels_of_different_lengths():
+    x = np.zeros((10, 2), np.float32)
+    with pytest.raises(NetworkError, match="trainer: train: inputs hold 10 samples but labels 9"):
+        Trainer(_Pairwise(), _pair_step, ((x, x), np.zeros(9, int)))
+    with pytest.raises(NetworkError, match="trainer: train inputs: .*different numbers of samples: \\[9, 10\\]"):
+        Trainer(_Pairwise(), _pair_step, ((x, x[:9]), np.zeros(10, int)))
+    with pytest.raises(NetworkError, match="trainer: val: inputs hold 10 samples but labels 3"):
+        Trainer(_Pairwise(), _pair_step, ((x, x), np.zeros(10, int)), ((x, x), np.zeros(3, int)))
+
+
+def test_gradient_clipping_and_the_halving_schedule():
+    # one sample, SGD without momentum: the update is lr * clipped gradient, computed by hand
+    a = np.array([[3.0, 4.0]], np.float32)
+    b = np.array([[0.0, 0.0]], np.float32)
+    y = np.array([1])
+    model = _Pairwise()
+    w0 = model.w.detach().clone()
+    cfg = TrainConfig(epochs=3, batch_size=1, lr=0.5, optimizer="sgd", momentum=0.0, schedule="step", gamma=0.5,
+                      step_every=1, clip_grad_norm=1e-3)
+    t = Trainer(model, _pair_step, ((a, b), y), config=cfg, progress=False)
+    h = t.fit()
+    assert h.lr == [0.5, 0.25, 0.125]
+    # every gradient is far above 1e-3, so each step moves w by lr * 1e-3 exactly, along -grad
+    moved = float(torch.linalg.vector_norm(model.w.detach() - w0))
+    assert moved == pytest.approx((0.5 + 0.25 + 0.125) * 1e-3, rel=1e-4)
+    for field, value in (("gamma", 0.0), ("gamma", 1.5), ("momentum", 1.0), ("step_every", 0),
+                         ("clip_grad_norm", -1.0), ("seed", True)):
+        with pytest.raises(NetworkError, match=f"trainer: {field}: "):
+            TrainConfig(**{field: value}).check()
