@@ -1,9 +1,11 @@
-"""Backends: each turns a ``snnsim.Network`` into a runnable simulation. Installed as ``snnsim.backends``.
+"""Engines: each runs a ``snnsim.Network`` behind one interface. Installed as ``snnsim.backends``.
 
-Every backend module exposes ``NAME``, a ``Simulator(network, dt=None,
-integration=None, dtype="float32")`` class with ``run(duration) -> Results``
-and ``state()``, and a ``run(network, duration, **options)`` shortcut.
+:mod:`.base` holds the contract (capabilities, run options, the one refusal path, the ``Engine``
+base class and the registry); every engine is a spoke that imports the description, the plan and
+the kernels, never another engine:
 
-- :mod:`.cpu`  time-driven engine on Numba kernels (single thread)
-- :mod:`.event` event-driven engine, exact spike times in continuous time (single thread)
+- :mod:`.cpu`   time-driven engine on Numba kernels (float32/float64, Loihi fixed point and float)
+- :mod:`.event` event-driven engine, exact spike times in continuous time
+- :mod:`.torch` the PyTorch forward pass (``TorchNetwork``, the training module), CPU or CUDA
+- :mod:`.lava`  Lava processes in Lava's Loihi simulator
 """

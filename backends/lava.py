@@ -1,8 +1,9 @@
 """Lava backend: the network as real Lava processes, run in Lava's Loihi simulator.
 
-``Simulator(network, fixed_point=...)`` maps the network with :mod:`snnsim.loihi`
-(:func:`~snnsim.loihi.quantize` for ``fixed_pt``, :func:`~snnsim.loihi.float_parameters`
-for ``floating_pt``) and builds, per population, a ``lava.proc.lif.process.LIF``; per
+``Simulator(network, arithmetic="loihi_fixed" | "loihi_float")`` maps the network with
+:mod:`snnsim.loihi` (:func:`~snnsim.loihi.quantize` for ``fixed_pt``,
+:func:`~snnsim.loihi.float_parameters` for ``floating_pt``) and builds, per population, a
+``lava.proc.lif.process.LIF``; per
 projection a ``lava.proc.dense.process.Dense`` or, for sparse projections, a
 ``lava.proc.sparse.process.Sparse`` (weight mantissas, ``weight_exp``, ``num_weight_bits=8``,
 sign mode); per spike source a ``lava.proc.io.source.RingBuffer`` holding
@@ -19,6 +20,11 @@ package and a Loihi 2 system; neither is available here, so that path is unteste
 (``docs/lava.md``). Lava is imported through :mod:`snnsim.lava_compat`.
 
 Lava's ``Dense`` delays every spike by exactly one step; any other delay is refused.
+
+A run continues: the process graph is built at the first ``run`` and kept (paused) between
+runs; each run is played in chunks of the taps' buffer length, the sources' ``RingBuffer`` data
+refilled before each chunk from the network as it is then (so new rates and spike times apply
+from the next step on). ``close()`` stops Lava's processes (``simulate`` does it after its run).
 """
 
 from __future__ import annotations
@@ -30,16 +36,41 @@ import numpy as np
 import scipy.sparse as sp
 
 from snnsim import loihi
-from snnsim.discretize import steps_of
 from snnsim.errors import NetworkError
 from snnsim.lava_compat import import_lava
-from snnsim.network import Network, StateProbe, check_dt, check_integration
-from snnsim.results import Results, SpikeTrains, Trace
+from snnsim.network import Network, SpikeSource, StateProbe
+from snnsim.results import build_results, trace_grid
 
-from . import lowering
-from .common import check_duration
+from .base import Capabilities, Engine
+from .common import check_spike_probability, source_raster
 
 NAME = "lava"
+CAPABILITIES = Capabilities(
+    models=("LIF", "CubaLIF", "LI", "IF"),
+    arithmetics=("loihi_float", "loihi_fixed"),
+    delays="one_step",
+    targets=("current",),
+    inputs=("poisson", "poisson_series", "spike_times"),
+    refractory=False,
+    resets=("value",),
+    restore=False,
+    snapshots=False,
+    changes=(),
+    loihi_changes=("rates", "spike_times"),
+    # loihi_fixed is integer arithmetic, bit-identical to the CPU engine; in loihi_float Lava sums a
+    # step's inputs in another order: the same spikes, states to rounding
+    comparison="float",
+    options=(("run_config", "sim"), ("connections", "auto")),
+    reasons=(("model:CobaLIF", "Loihi's neuron is a current-based LIF"),
+             ("delays", "Lava's Dense and Sparse delay every spike by exactly one step"),
+             ("refractory", "Lava's LIF has no refractory period"),
+             ("reset", "Lava's LIF resets v to 0"),
+             ("current", "Loihi has no injected current; give a constant drive as i_bias (the Loihi bias)"),
+             ("current_series", "Loihi has no injected current"),
+             ("target", "Loihi's LIF has one current input")),
+)
+#: the most Lava steps played between two refills of the sources and drains of the taps
+CHUNK_STEPS = 4096
 RUN_CONFIGS = ("sim", "loihi2-hw")
 CONNECTIONS = ("auto", "dense", "sparse")
 #: the largest dense weight matrix built for one projection (entries)
@@ -74,11 +105,6 @@ def _lava():
 def check_lava_expressible(net: Network, lnet: loihi.LoihiNetwork, dt: float, connections: str = "auto") -> None:
     """Refuse, before anything runs, what Lava's LIF/Dense/Sparse/RingBuffer cannot express."""
     for proj in net.projections.values():
-        steps = lowering.delay_steps(proj, dt)
-        if len(steps) and (steps != 1).any():
-            bad = int(steps[steps != 1][0])
-            raise NetworkError(proj.where, "delay", f"Lava's Dense delays every spike by exactly one step "
-                               f"(dt={dt!r} s); this projection has a delay of {bad} steps")
         n_pre, n_post = net.node(proj.pre).size, net.node(proj.post).size
         if connection_kind(connections, n_pre, n_post, proj.n_synapses) == "dense" and \
                 n_pre * n_post > MAX_DENSE_ENTRIES:
@@ -94,7 +120,7 @@ def check_lava_expressible(net: Network, lnet: loihi.LoihiNetwork, dt: float, co
                                    f"outside Loihi's {p.sign_mode} range [{lo}, {hi}]")
     for name in net.sources:
         src = net.sources[name]
-        if hasattr(src, "times"):
+        if isinstance(src, SpikeSource):
             k = np.rint(src.times / dt).astype(np.int64)
             pairs = k * src.size + src.indices
             if len(pairs) != len(np.unique(pairs)):
@@ -102,48 +128,37 @@ def check_lava_expressible(net: Network, lnet: loihi.LoihiNetwork, dt: float, co
                                    "binary per step")
 
 
-class Simulator:
-    """A network built as Lava processes.
+class Simulator(Engine):
+    """A network built as Lava processes (see the module doc).
 
-    Parameters
-    ----------
-    network : Network
-    dt : float, optional
-        Step (s); default ``network.dt``.
-    fixed_point : bool
-        ``True``: ``Loihi2SimCfg(select_tag="fixed_pt")`` on :func:`snnsim.loihi.quantize`'s
-        registers (bit-identical to ``integration="loihi"`` on the CPU); ``False``:
-        ``"floating_pt"`` on :func:`snnsim.loihi.float_parameters` (as ``"loihi_float"``).
-    run_config : {"sim", "loihi2-hw"}
-        ``"loihi2-hw"`` needs Intel's ``lava-loihi`` and a Loihi 2 system.
-    connections : {"auto", "dense", "sparse"}
-        Lava process per projection: ``Dense`` or ``Sparse`` (same arithmetic); ``"auto"``
-        takes ``Sparse`` for projections with at most 10 % of the possible synapses.
+    Options: ``arithmetic`` ``"loihi_fixed"`` (``Loihi2SimCfg(select_tag="fixed_pt")`` on
+    :func:`snnsim.loihi.quantize`'s registers, bit-identical to the CPU engine in the same
+    arithmetic) or ``"loihi_float"`` (``"floating_pt"`` on :func:`snnsim.loihi.float_parameters`);
+    ``run_config`` ``"sim"`` or ``"loihi2-hw"`` (needs Intel's ``lava-loihi`` and a Loihi 2 system);
+    ``connections`` ``"auto"``, ``"dense"`` or ``"sparse"``: the Lava process per projection
+    (``"auto"`` takes ``Sparse`` for projections with at most 10 % of the possible synapses).
     """
 
-    backend = NAME
+    NAME = NAME
+    CAPABILITIES = CAPABILITIES
 
-    def __init__(self, network: Network, dt: float | None = None, fixed_point: bool = False,
-                 run_config: str = "sim", connections: str = "auto"):
-        t0 = time.perf_counter()
-        network.validate()
+    def _refuse_values(self, plan) -> None:
+        check_spike_probability(plan)
+
+    def _build(self) -> None:
+        run_config, connections = self.options.engine["run_config"], self.options.engine["connections"]
         if run_config not in RUN_CONFIGS:
-            raise NetworkError("run", "run_config", f"must be one of {RUN_CONFIGS}, got {run_config!r}")
-        self.network = network
-        self.dt = check_dt(network.dt if dt is None else dt, "run")
-        self.fixed_point = bool(fixed_point)
-        self.run_config = run_config
+            raise NetworkError("lava engine", "run_config", f"must be one of {RUN_CONFIGS}, got {run_config!r}")
         if connections not in CONNECTIONS:
-            raise NetworkError("run", "connections", f"must be one of {CONNECTIONS}, got {connections!r}")
-        self.connections = connections
-        self.integration = "loihi" if self.fixed_point else "loihi_float"
-        self.loihi = (loihi.quantize if self.fixed_point else loihi.float_parameters)(network, self.dt)
-        check_lava_expressible(network, self.loihi, self.dt, connections)
-        self.build_s = time.perf_counter() - t0
-        self._ran = False
+            raise NetworkError("lava engine", "connections", f"must be one of {CONNECTIONS}, got {connections!r}")
+        self.run_config, self.connections = run_config, connections
+        self.fixed_point = self.arithmetic == "loihi_fixed"
+        mapping = loihi.quantize if self.fixed_point else loihi.float_parameters
+        self.loihi = mapping(self.network, self.dt, self.integration)
+        check_lava_expressible(self.network, self.loihi, self.dt, connections)
+        self._graph = None   # built at the first run
 
     # ------------------------------------------------------------------ building
-
     def _run_cfg(self, lava):
         configs = lava["configs"]
         tag = "fixed_pt" if self.fixed_point else "floating_pt"
@@ -168,16 +183,6 @@ class Simulator:
             procs[name] = lava["LIF"](shape=(p.size,), name=f"pop_{name}", **kw)
         return procs
 
-    def _sources(self, lava, n_steps: int) -> tuple[dict, dict]:
-        procs, rasters = {}, {}
-        for name in self.network.sources:
-            raster = lowering.source_raster(self.network, name, self.dt, n_steps + 1)   # k = 0 .. n_steps
-            rasters[name] = raster
-            # RingBuffer column c is sent in Lava step c + 1: the spikes of t_(c+1)
-            procs[name] = lava["RingBuffer"](data=np.ascontiguousarray((raster[1:] > 0).T.astype(np.float64)),
-                                             )
-        return procs, rasters
-
     def _connection(self, lava, proj, p, n_pre, n_post, first_spikes):
         """A ``Dense`` or ``Sparse`` process for projection ``proj`` (mapped as ``p``)."""
         kind = connection_kind(self.connections, n_pre, n_post, proj.n_synapses)
@@ -196,64 +201,27 @@ class Simulator:
             conn.a_buff.init = np.asarray(initial)
         return conn
 
-    def run(self, duration: float, progress: bool | None = None) -> Results:
-        """Build the processes, run ``duration`` (s) in Lava and return what was recorded.
-
-        One call per Simulator: Lava's processes are stopped at the end of the run.
-        """
-        if self._ran:
-            raise NetworkError("run", "duration", "a Lava Simulator runs once; build a new one to run again")
-        t_wall = time.perf_counter()
-        duration = check_duration(duration)
-        n_steps = steps_of(duration, self.dt, "run", "duration")
+    def _build_graph(self, chunk: int) -> None:
+        """The process graph: populations, sources (``RingBuffer`` of ``chunk`` columns), connections,
+        bridges and taps (buffers of ``chunk`` steps)."""
         net = self.network
         lava = _lava()
         neurons = self._neurons(lava)
-        sources, rasters = self._sources(lava, n_steps)
+        sources = {name: lava["RingBuffer"](data=np.zeros((net.sources[name].size, chunk))) for name in net.sources}
+        first = {name: source_raster(net, name, self.dt, 1)[0] for name in net.sources}  # spikes at t = 0
         nodes = {**neurons, **sources}
         links = []
         for proj in net.projections.values():
             n_pre, n_post = net.node(proj.pre).size, net.node(proj.post).size
-            first = rasters[proj.pre][0] if proj.pre in rasters else np.zeros(n_pre)
-            conn = self._connection(lava, proj, self.loihi.projections[proj.name], n_pre, n_post,
-                                    (first > 0) * 1.0)
+            spikes0 = first[proj.pre] if proj.pre in first else np.zeros(n_pre)
+            conn = self._connection(lava, proj, self.loihi.projections[proj.name], n_pre, n_post, (spikes0 > 0) * 1.0)
             nodes[proj.pre].s_out.connect(conn.s_in)
             conn.a_out.connect(neurons[proj.post].a_in)
             links.append((proj.pre, proj.post))
         self._bridge(lava, nodes, links)
-        monitors = self._monitors(lava, neurons, n_steps)
-        root = next(iter(nodes.values()))
-        self._ran = True
-        # Lava forks one OS process per Lava process. Freezing the collector keeps the children's
-        # garbage collection off the parent's objects, so they share its memory instead of
-        # copying it page by page (hundreds of MB each once torch is loaded).
-        gc.collect()
-        gc.freeze()
-        t_loop = time.perf_counter()
-        try:
-            try:
-                root.run(condition=lava["RunSteps"](num_steps=n_steps), run_cfg=self._run_cfg(lava))
-            except Exception as exc:
-                if self.run_config != "loihi2-hw":
-                    raise
-                raise RuntimeError("Loihi2HwCfg needs Intel's closed lava-loihi package and a Loihi 2 system "
-                                   f"(neither is installed here); Lava failed with {type(exc).__name__}: {exc}") from exc
-            loop_s = time.perf_counter() - t_loop
-            t_read = time.perf_counter()
-            data = {key: np.array([tap.receive() for _ in range(n_steps)]).reshape(n_steps, -1)
-                    for key, tap in monitors.items()}
-            readout_s = time.perf_counter() - t_read
-        finally:
-            root.stop()
-            for tap in monitors.values():   # a VarWire runs its own shared-memory manager process
-                manager = getattr(tap, "_multi_processing", None)
-                if manager is not None and manager._smm is not None:
-                    manager.stop()
-                    tap._multi_processing = None
-            gc.unfreeze()
-        res = self._results(n_steps, data, rasters, loop_s, time.perf_counter() - t_wall)
-        res.counters["readout_s"] = readout_s
-        return res
+        taps = self._monitors(lava, neurons, chunk)
+        self._graph = {"lava": lava, "neurons": neurons, "sources": sources, "taps": taps, "chunk": chunk,
+                       "root": next(iter(nodes.values())), "cfg": self._run_cfg(lava), "first": first}
 
     def _bridge(self, lava, nodes: dict, links: list) -> None:
         """Lava runs the processes connected to the one it is started from: join separate parts
@@ -289,9 +257,9 @@ class Simulator:
             bridge.a_out.connect(nodes[post].a_in)
             parent[find(pre)] = find(post)
 
-    def _monitors(self, lava, neurons: dict, n_steps: int) -> dict:
+    def _monitors(self, lava, neurons: dict, chunk: int) -> dict:
         """Taps that stream every step's vector out of Lava: an ``Extractor`` on ``s_out`` for
-        spikes, a ``VarWire`` on ``u``/``v`` for traces, each buffering all ``n_steps`` vectors.
+        spikes, a ``VarWire`` on ``u``/``v`` for traces, each buffering ``chunk`` vectors.
         (Lava's ``Monitor`` returns its samples one scalar per channel message: minutes for a
         few thousand neurons.)"""
         wanted = set()
@@ -305,65 +273,140 @@ class Simulator:
         for target, var in sorted(wanted):
             proc = neurons[target]
             if var == "s_out":
-                tap = lava["Extractor"](shape=(proc.s_out.shape[0],), buffer_size=max(n_steps, 1))
+                tap = lava["Extractor"](shape=(proc.s_out.shape[0],), buffer_size=chunk)
                 proc.s_out.connect(tap.in_port)
             else:
-                tap = lava["VarWire"](buffer_size=max(n_steps, 1))
+                tap = lava["VarWire"](buffer_size=chunk)
                 tap.connect_var(getattr(proc, var))
             taps[(target, var)] = tap
         return taps
 
-    def _results(self, n_steps, data, rasters, loop_s, wall_s) -> Results:
-        net, dt = self.network, self.dt
-        layout = lowering.layout_of(net)
-        spiking = tuple(name for name, pop in net.populations.items() if pop.model.spiking)
-        res = Results(NAME, dt, self.integration, "int" if self.fixed_point else "float64", 0.0, n_steps * dt,
-                      dict(layout.sizes), neuron_populations=layout.populations, spiking_populations=spiking)
-        spikes = {name: r[:n_steps + 1] for name, r in rasters.items()}
-        for name in net.populations:
-            raster = np.zeros((n_steps + 1, layout.sizes[name]))
-            if (name, "s_out") in data:
-                raster[1:] = data[(name, "s_out")][:n_steps] != 0
-            spikes[name] = raster
-        recorded = {p.target for p in net.probes.values() if not isinstance(p, StateProbe)}
-        for name in recorded:
-            ks, idx = np.nonzero(spikes[name])
-            reps = spikes[name][ks, idx].astype(np.int64)
-            res.spikes[name] = SpikeTrains(np.repeat(ks, reps) * dt, np.repeat(idx, reps).astype(np.int64),
-                                           layout.sizes[name])
-        counts = {name: int(r.sum()) for name, r in spikes.items()}
-        events = 0
-        for proj in net.projections.values():   # counted when sent, as the clock engine does
-            events += int(spikes[proj.pre].sum(axis=0) @ np.diff(proj.indptr))
-        for name, probe in net.probes.items():
-            if not isinstance(probe, StateProbe):
-                continue
+    # ------------------------------------------------------------------ running
+    def _advance(self, duration, n_steps, progress):
+        if self._graph is None:
+            self._build_graph(max(1, min(n_steps, CHUNK_STEPS)))
+        g = self._graph
+        net, k0 = self.network, self.step
+        data = {key: [] for key in g["taps"]}
+        rasters = {name: [] for name in net.sources}
+        gc.collect()
+        # Lava forks one OS process per Lava process. Freezing the collector keeps the children's
+        # garbage collection off the parent's objects, so they share its memory instead of
+        # copying it page by page (hundreds of MB each once torch is loaded).
+        gc.freeze()
+        t_loop = time.perf_counter()
+        readout_s = 0.0
+        try:
+            done = 0
+            while done < n_steps:
+                c = min(g["chunk"], n_steps - done)
+                start = k0 + done       # Lava steps start + 1 .. start + c send the spikes of t_(start+1) ..
+                for name, ring in g["sources"].items():
+                    raster = source_raster(net, name, self.dt, c, start + 1)
+                    rasters[name].append(raster)
+                    cols = np.zeros((raster.shape[1], g["chunk"]))
+                    cols[:, (np.arange(start + 1, start + c + 1) - 1) % g["chunk"]] = (raster > 0).T
+                    if self.started or done:
+                        ring.data.set(cols)
+                    else:
+                        ring.data.init = cols
+                try:
+                    g["root"].run(condition=g["lava"]["RunSteps"](num_steps=c), run_cfg=g["cfg"])
+                except Exception as exc:
+                    if self.run_config != "loihi2-hw":
+                        raise
+                    raise RuntimeError("Loihi2HwCfg needs Intel's closed lava-loihi package and a Loihi 2 system "
+                                       f"(neither is installed here); Lava failed with {type(exc).__name__}: "
+                                       f"{exc}") from exc
+                t_read = time.perf_counter()
+                for key, tap in g["taps"].items():
+                    data[key].append(np.array([tap.receive() for _ in range(c)]).reshape(c, -1))
+                readout_s += time.perf_counter() - t_read
+                done += c
+                self.step = k0 + done
+        finally:
+            gc.unfreeze()
+        loop_s = time.perf_counter() - t_loop
+        self.t = self.step * self.dt
+        first = not self._segments
+        if first:  # the spikes of t = 0, emitted before Lava's first step
+            for name in rasters:
+                rasters[name].insert(0, g["first"][name][None, :])
+        joined = {key: np.concatenate(parts) if parts else np.zeros((0, 0)) for key, parts in data.items()}
+        raster = {name: np.concatenate(parts) if parts else np.zeros((0, net.sources[name].size))
+                  for name, parts in rasters.items()}
+        return self._results(k0, n_steps, first, joined, raster, loop_s, readout_s)
+
+    def _results(self, k0, n_steps, first, data, rasters, loop_s, readout_s):
+        plan, net, dt, layout = self.plan, self.network, self.dt, self.plan.layout
+        lead = 1 if first else 0   # row 0 of a first run's rasters is t = 0
+        counts, times, nodes = {}, [], []
+        for name, raster in rasters.items():
+            counts[name] = raster.sum(axis=0)
+            k, i = np.nonzero(raster)
+            reps = raster[k, i].astype(np.int64)
+            times.append(np.repeat(k0 + k + 1 - lead, reps) * dt)
+            nodes.append(np.repeat(i + layout.offsets[name], reps))
+        for name, pop in net.populations.items():
+            z = (data[(name, "s_out")] != 0) * 1.0 if (name, "s_out") in data else np.zeros((n_steps, pop.size))
+            counts[name] = z.sum(axis=0)
+            k, i = np.nonzero(z)
+            times.append((k0 + k + 1) * dt)
+            nodes.append(i + layout.offsets[name])
+        traces = {}
+        for probe in plan.state_probes():
             var = "u" if probe.variable == "i_syn" else "v"
-            values = data[(probe.target, var)]
             p = self.loihi.populations[probe.target]
+            ks = trace_grid(probe.every, k0, k0 + n_steps, first)
+            values = np.asarray(data[(probe.target, var)], np.float64)
             initial = (p.u0 if var == "u" else p.v0).astype(np.float64)
-            full = np.vstack([initial[None, :], np.asarray(values, np.float64)[:n_steps]])
-            sel = full[::probe.every][:, probe.neurons]
-            times = np.arange(sel.shape[0]) * probe.every * dt
-            res.traces[name] = Trace(probe.target, probe.variable, probe.neurons.copy(), times, sel)
-        res.spike_counts = counts
-        res.counters = {"steps": n_steps, "neuron_spikes": int(sum(counts[n] for n in net.populations)),
-                        "source_spikes": int(sum(counts[n] for n in net.sources)), "syn_events": events,
-                        "wall_s": wall_s + self.build_s, "loop_s": loop_s, "jit_s": 0.0, "build_s": self.build_s}
-        return res
+            rows = [initial[probe.neurons] if k == 0 else values[k - k0 - 1][probe.neurons] for k in ks]
+            traces[probe.name] = (ks * dt, np.array(rows).reshape(len(ks), len(probe.neurons)))
+        group_spikes = [int(counts[g].sum()) for g in layout.groups]
+        events = [int(counts[p.pre] @ p.out_degree()) for p in plan.projections.values()]
+        return build_results(NAME, plan, self.arithmetic, k0 * dt, n_steps * dt, steps=n_steps,
+                             spike_times=np.concatenate(times) if times else np.zeros(0),
+                             spike_nodes=np.concatenate(nodes) if nodes else np.zeros(0, np.int64), traces=traces,
+                             group_spikes=group_spikes, projection_events=events,
+                             neuron_updates=[p.size * n_steps for p in plan.populations.values()],
+                             loop_s=loop_s, jit_s=0.0, engine_counters={"readout_s": readout_s})
 
+    # ------------------------------------------------------------------ state
+    def _population_state(self) -> dict:
+        """``v`` (and ``i_syn`` as Loihi's ``u``) of every population, in the arithmetic's state units."""
+        out = {}
+        for name, pop in self.network.populations.items():
+            p = self.loihi.populations[name]
+            if self._graph is None:
+                values = {"v": p.v0.astype(np.float64), "i_syn": p.u0.astype(np.float64)}
+            else:
+                proc = self._graph["neurons"][name]
+                values = {"v": np.asarray(proc.v.get(), np.float64), "i_syn": np.asarray(proc.u.get(), np.float64)}
+            out[name] = {var: values[var].copy() for var in pop.model.state_variables}
+        return out
 
-def run(network: Network, duration: float, *, dt: float | None = None, integration: str | None = None,
-        dtype: str = "float64", progress: bool | None = None, fixed_point: bool | None = None,
-        run_config: str = "sim", connections: str = "auto") -> Results:
-    """Run ``network`` in Lava. ``integration="loihi"`` (or ``fixed_point=True``) selects
-    ``fixed_pt``; ``"loihi_float"`` (the default) ``floating_pt``."""
-    if integration is not None:
-        check_integration(integration, "run")
-        if integration not in ("loihi", "loihi_float"):
-            raise NetworkError("run", "integration", f"the Lava backend runs Loihi's LIF: 'loihi' (fixed_pt) or "
-                               f"'loihi_float' (floating_pt), got {integration!r}")
-    if fixed_point is None:
-        fixed_point = integration == "loihi"
-    sim = Simulator(network, dt=dt, fixed_point=fixed_point, run_config=run_config, connections=connections)
-    return sim.run(duration, progress=progress)
+    def _internals(self) -> dict:
+        return {}
+
+    def _apply(self, changes, old_plan, old_values) -> None:
+        """New rates and spike times: the sources are refilled from the network before each chunk."""
+
+    def close(self) -> None:
+        """Stop Lava's processes (and each VarWire's shared-memory manager process)."""
+        g, self._graph = self._graph, None
+        if g is None:
+            return
+        try:
+            g["root"].stop()
+        finally:
+            for tap in g["taps"].values():
+                manager = getattr(tap, "_multi_processing", None)
+                if manager is not None and manager._smm is not None:
+                    manager.stop()
+                    tap._multi_processing = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: Lava may be half torn down
+            pass

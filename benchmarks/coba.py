@@ -10,9 +10,14 @@ simulators run single-threaded in fresh processes on this machine, in one go:
   project's own environment stays clean); loop time is ``device._last_run_time``,
   total time is process start to result, C++ compilation included.
 
+With ``--against REV`` the snnsim loop is also measured at git revision ``REV`` (an A/B of the
+engine itself, e.g. against the previous main): its sources are exported to a temporary folder
+and run from there with their own Numba cache, alternating run by run with the working tree,
+best of ``--repeats`` each; ``ab_loop_ratio`` is the revision's loop time over ours.
+
 Prints a table, then one JSON object as the last line. Usage::
 
-    python benchmarks/coba.py [--duration 1.0] [--repeats 3] [--brian2-repeats 2]
+    python benchmarks/coba.py [--duration 1.0] [--repeats 3] [--brian2-repeats 2] [--against REV]
 """
 
 from __future__ import annotations
@@ -80,6 +85,37 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
+def export_revision(rev: str) -> Path:
+    """The sources of git revision ``rev`` laid out as an importable ``snnsim`` package (the kernels
+    and backends folders placed inside it, as the package-dir mapping of pyproject.toml installs them)."""
+    import io
+    import tarfile
+    out = Path(tempfile.mkdtemp(prefix=f"snnsim_{rev[:10]}_"))
+    archive = subprocess.run(["git", "archive", rev, "snnsim", "kernels", "backends"], cwd=HERE.parent,
+                             capture_output=True, check=True).stdout
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(out)
+    (out / "kernels").rename(out / "snnsim" / "kernels")
+    (out / "backends").rename(out / "snnsim" / "backends")
+    return out
+
+
+def ab_runs(child: str, rev: str, repeats: int) -> tuple[dict, dict]:
+    """Best warm loop of the working tree and of ``rev``, alternating (after one warm-up each)."""
+    old = export_revision(rev)
+    ours_env = dict(os.environ, NUMBA_CACHE_DIR=tempfile.mkdtemp(prefix="snnsim_ab_ours_"),
+                    NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    theirs_env = dict(ours_env, NUMBA_CACHE_DIR=tempfile.mkdtemp(prefix="snnsim_ab_rev_"),
+                      PYTHONPATH=str(old))
+    for env in (ours_env, theirs_env):   # fill each side's cache
+        run_child([sys.executable, "-c", child], env)
+    ours, theirs = [], []
+    for _ in range(repeats):
+        ours.append(run_child([sys.executable, "-c", child], ours_env)[0])
+        theirs.append(run_child([sys.executable, "-c", child], theirs_env)[0])
+    assert all(t["spikes"] == ours[0]["spikes"] for t in theirs + ours), "the two sides must give the same spikes"
+    return min(ours, key=lambda r: r["loop_s"]), min(theirs, key=lambda r: r["loop_s"])
+
+
 def ensure_brian2() -> Path:
     python = BRIAN2_ENV / "bin" / "python"
     if not python.exists():
@@ -96,6 +132,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3, help="warm snnsim runs")
     ap.add_argument("--brian2-repeats", type=int, default=2)
+    ap.add_argument("--against", metavar="REV", help="also time the snnsim loop at this git revision (A/B)")
     args = ap.parse_args(argv)
 
     child = SNNSIM_CHILD.format(n=args.neurons, seed=args.seed, duration=args.duration)
@@ -141,6 +178,10 @@ def main(argv=None) -> dict:
         "machine": machine(),
         "date": date.today().isoformat(),
     }
+    if args.against:
+        ours_ab, rev_ab = ab_runs(child, args.against, args.repeats)
+        result.update({"ab_revision": args.against, "ab_loop_s": ours_ab["loop_s"],
+                       "ab_revision_loop_s": rev_ab["loop_s"], "ab_loop_ratio": rev_ab["loop_s"] / ours_ab["loop_s"]})
     rows = [("loop (s)", warm["loop_s"], b_loop, result["speedup_loop"]),
             ("first result, warm (s)", warm_wall, b_total, result["speedup_first_result"]),
             ("first result, cold (s)", cold_wall, b_total, result["speedup_first_result_cold"]),
@@ -153,6 +194,9 @@ def main(argv=None) -> dict:
         print(f"{name:<26}{fmt(ours):>12}{fmt(theirs):>14}{(fmt(ratio) + 'x') if ratio else '':>15}")
     print(f"snnsim synaptic events/s: {warm['syn_events_per_s']:.3g}; JIT cold {cold['jit_s']:.2f} s, "
           f"warm {warm['jit_s']:.3f} s")
+    if args.against:
+        print(f"A/B loop (s), alternating, best of {args.repeats}: this tree {result['ab_loop_s']:.4g}, "
+              f"{args.against} {result['ab_revision_loop_s']:.4g} ({result['ab_loop_ratio']:.3f}x)")
     print(json.dumps(result))
     return result
 

@@ -150,7 +150,7 @@ def convergence(n=1000, duration=0.2, seed=5):
     exact = snnsim.simulate(net, duration, backend="event").spikes["p"].trains()
     out = {}
     for dt in (1e-3, 1e-4, 1e-5):
-        trains = snnsim.simulate(net, duration, dt=dt, dtype="float64").spikes["p"].trains()
+        trains = snnsim.simulate(net, duration, dt=dt, arithmetic="float64").spikes["p"].trains()
         errs, mismatched = [], 0
         for a, b in zip(exact, trains):
             if len(a) != len(b):
@@ -207,7 +207,7 @@ def main() -> int:
         duration = 1.0 if rate <= 1 else (0.5 if rate <= 3 else 0.2)
         net = build(args.neurons, rate)
         repeats = max(args.repeats, 5) if rate <= 1 else args.repeats
-        timed = time_engines({"event": event.Simulator(net), "clock": cpu.Simulator(net, dtype="float32")},
+        timed = time_engines({"event": event.Simulator(net), "clock": cpu.Simulator(net, arithmetic="float32")},
                              args.warmup, duration, repeats)
         (ev_s, ev_rate), (cl_s, cl_rate) = timed["event"], timed["clock"]
         row = {"target_rate_hz": rate, "event_rate_hz": ev_rate, "clock_rate_hz": cl_rate,

@@ -1,4 +1,4 @@
-"""Loihi emulation: our ``integration="loihi"`` clock engine against Lava's own ``fixed_pt`` simulator.
+"""Loihi emulation: our ``arithmetic="loihi_fixed"`` clock engine against Lava's own ``fixed_pt`` simulator.
 
 The networks: ``N`` = 1000 and 4000 CubaLIF neurons (tau_mem 20 ms, tau_syn 5 ms,
 threshold 1), sparse recurrent connectivity (``--in-degree`` 50 synapses per neuron,
@@ -35,7 +35,6 @@ import numpy as np
 
 import snnsim
 from snnsim import CubaLIF, FixedInDegree, Network, simulate
-from snnsim.backends import lava as lava_backend
 
 
 def build(n: int, in_degree: int, seed: int = 1) -> Network:
@@ -85,10 +84,10 @@ def main() -> int:
     for n in args.sizes:
         net = build(n, args.in_degree)
         duration = args.steps * net.dt
-        simulate(build(50, 5), 0.01, integration="loihi")          # warm Numba's cache
-        ours = min((simulate(net, duration, integration="loihi") for _ in range(args.repeats)),
+        simulate(build(50, 5), 0.01, arithmetic="loihi_fixed")          # warm Numba's cache
+        ours = min((simulate(net, duration, arithmetic="loihi_fixed") for _ in range(args.repeats)),
                    key=lambda r: r.counters["wall_s"])
-        lava = lava_backend.run(net, duration, integration="loihi", connections=args.lava_connections)
+        lava = simulate(net, duration, backend="lava", arithmetic="loihi_fixed", connections=args.lava_connections)
         same = identical(ours, lava)
         case = {"neurons": n, "synapses": int(net.n_synapses), "steps": args.steps,
                 "spikes": int(ours.counters["neuron_spikes"]),

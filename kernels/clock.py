@@ -12,7 +12,7 @@ Step ``n`` advances time from ``n*dt`` to ``(n+1)*dt`` (time index ``k = n + 1``
 3. flagged neurons reset and become refractory, then sources emit; all of these
    spikes carry time index ``k``,
 4. spikes are recorded, counted and propagated to the rows ``n + delay``,
-5. state probes due at ``k`` are sampled.
+5. state probes due at ``k`` (``k % every == 0``) are sampled.
 
 Spike sources that fire at time 0 are emitted before step 0 (as step ``-1``).
 """
@@ -46,11 +46,13 @@ Synapses = namedtuple("Synapses", "pre_group pre_lo row_off channel w0 w_off d0 
 Sources = namedtuple("Sources", "lo hi kind table off n_rows n_cols sps keys tsteps tidx tptr tend")
 #: current inputs (one entry each) writing ``Neurons.iext``; ``use`` is a 0/1 array of length 1
 Currents = namedtuple("Currents", "lo hi table off n_rows n_cols sps use")
-#: spike recording (``mask`` per node) and state traces (one entry per recorded column)
+#: spike recording (``mask`` per node) and state traces (one entry per recorded column; the sample
+#: of step ``k`` goes to ``tr_out[tr_off[c] + k // tr_every[c]]``)
 Recorder = namedtuple("Recorder", "mask ks nodes count max_per_step tr_var tr_idx tr_every tr_off tr_out")
 #: ``totals``: [neuron spikes, synaptic events, source spikes]; ``per_group`` spikes per node group
-#: (populations then sources, starting at global index ``group_lo[g]``); ``bounds`` is scratch
-Counters = namedtuple("Counters", "totals group_lo per_group bounds")
+#: (populations then sources, starting at global index ``group_lo[g]``); ``bounds`` is scratch;
+#: ``per_proj`` synaptic events per projection (counted when sent)
+Counters = namedtuple("Counters", "totals group_lo per_group bounds per_proj")
 
 
 @njit(cache=True, inline="always")
@@ -107,9 +109,11 @@ def _deliver(n, k, spikes, ns, syn, rec, cnt):
         if bounds[g + 1] == bounds[g]:
             continue
         ring = syn.ring if syn.channel[p] == 0 else syn.ring2
-        events += propagate(n, spikes, bounds[g], bounds[g + 1], syn.pre_lo[p], syn.row_off[p], syn.indptr,
-                            syn.post, syn.w0[p], syn.w_off[p], syn.weight, syn.d0[p], syn.d_off[p], syn.delay,
-                            ring, syn.mask)
+        sent = propagate(n, spikes, bounds[g], bounds[g + 1], syn.pre_lo[p], syn.row_off[p], syn.indptr,
+                         syn.post, syn.w0[p], syn.w_off[p], syn.weight, syn.d0[p], syn.d_off[p], syn.delay,
+                         ring, syn.mask)
+        cnt.per_proj[p] += sent
+        events += sent
     cnt.totals[1] += events
 
 
@@ -154,8 +158,8 @@ def update_neurons(v, syn, syn2, ref, flags, coef, pop_lo, pop_hi, pop_family, p
 
 
 @njit(cache=True)
-def run_steps(n0, n1, k0, neu, syn, src, cur, rec, cnt, spikes):
-    """Advance steps ``n0 .. n1-1``; ``k0`` is the time index this run segment started at.
+def run_steps(n0, n1, neu, syn, src, cur, rec, cnt, spikes):
+    """Advance steps ``n0 .. n1-1``.
 
     Returns the step reached: ``n1``, or earlier when the spike recorder might
     overflow during the next step (the caller grows it and calls again).
@@ -196,11 +200,10 @@ def run_steps(n0, n1, k0, neu, syn, src, cur, rec, cnt, spikes):
         cnt.totals[2] += ns_all - ns
         _deliver(n, k, spikes, ns_all, syn, rec, cnt)
         for c in range(rec.tr_var.shape[0]):
-            since = k - k0
-            if since % rec.tr_every[c] == 0:
+            if k % rec.tr_every[c] == 0:  # the global grid: split runs sample what one run samples
                 j = rec.tr_idx[c]
                 var = rec.tr_var[c]
                 value = v[j] if var == 0 else (syn1[j] if var == 1 else syn2[j])
-                rec.tr_out[rec.tr_off[c] + since // rec.tr_every[c]] = value
+                rec.tr_out[rec.tr_off[c] + k // rec.tr_every[c]] = value
         n += 1
     return n

@@ -104,8 +104,9 @@ FLAG_DELTA, FLAG_LATER = 1, 2
 #: out offset); ``next[0]`` is the next sample to take
 EventRecorder = namedtuple("EventRecorder", "mask times nodes count t0 dt ks next col_node col_var col_every "
                                             "col_off out")
-#: ``totals``: [neuron spikes, synaptic events, source spikes, windows]; spikes per group
-EventCounters = namedtuple("EventCounters", "totals node_group per_group")
+#: ``totals``: [neuron spikes, deliveries, source spikes, windows]; spikes per group; per projection
+#: entry of :class:`EventSynapses`: synapses of the spikes ``sent`` through it and ``delivered``
+EventCounters = namedtuple("EventCounters", "totals node_group per_group sent delivered")
 #: gathering prefetches the hot row of the target this many synapses ahead in the row: 2-3x fewer
 #: stalls on the random row reads at low rates (100 k neurons: the hot half is 6.4 MB)
 PREFETCH_AHEAD = 12
@@ -484,6 +485,34 @@ def initialise(tbl, syn, src, nq, n_neurons, n_sources):
 
 
 @njit(cache=True)
+def recommit(tbl, nq, new, lo, hi, t):
+    """Neurons ``lo:hi`` take the parameters of table ``new`` from time ``t`` on: their state is
+    committed at ``t`` with the old ones, then their next spike is predicted anew."""
+    for j in range(lo, hi):
+        advance(tbl, j, t)
+        for col in (TAU_M, DRIVE, V_TH):
+            tbl[HOT, j, col] = new[HOT, j, col]
+        for col in (TAU_S, R, V_RESET, V_SUB, T_REF, SUBTRACT):
+            tbl[COLD, j, col] = new[COLD, j, col]
+        set_prediction(tbl, nq, j, next_spike(tbl, j, t))
+
+
+@njit(cache=True)
+def reschedule_sources(src, nq, n_neurons, lo, hi, t):
+    """Source neurons ``lo:hi`` (source numbering) follow their new rates or times after ``t``: a
+    Poisson neuron draws its next spike from ``t`` on (the process is memoryless), a timed one
+    skips the times up to ``t`` (its ``tptr`` starts at the first of its times)."""
+    for m in range(lo, hi):
+        if src.kind[m] == SOURCE_TIMED:
+            p = src.tptr[m]
+            while p < src.tend[m] and src.times[p] <= t:
+                p += 1
+            src.tptr[m] = p
+        node_schedule(nq.key, nq.node, nq.pos, nq.size, n_neurons + m,
+                      source_next(src, m, t) if src.kind[m] == SOURCE_TIMED else poisson_next(src, m, t))
+
+
+@njit(cache=True)
 def states_at(tbl, t, v_out, i_out):
     """``v`` and ``i_syn`` of every neuron at time ``t`` (not before any neuron's last update)."""
     for j in range(tbl.shape[1]):
@@ -649,6 +678,7 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
     w0, w_off_of, d0, d_off_of, syn_lo, post_delta = syn.w0, syn.w_off, syn.d0, syn.d_off, syn.syn_lo, syn.post_delta
     grp_ptr, grp_proj, row_off, pre_lo, indptr = syn.grp_ptr, syn.grp_proj, syn.row_off, syn.pre_lo, syn.indptr
     node_group, per_group, mask = cnt.node_group, cnt.per_group, rec.mask
+    sent, delivered = cnt.sent, cnt.delivered
     max_out = 0  # most projections leaving one group
     for g in range(grp_ptr.shape[0] - 1):
         max_out = max(max_out, grp_ptr[g + 1] - grp_ptr[g])
@@ -685,6 +715,7 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
             p = fl_p[e]
             t_spike = fl_t[e]
             c = fl_c[e]
+            c_first = c
             end = fl_e[e]
             base = syn_lo[p]
             w_off = w_off_of[p]
@@ -711,6 +742,7 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
                 wb_w[n_del] = shared_w if w_off < 0 else weight[w_off + c - base]
                 n_del += 1
                 c += 1
+            delivered[p] += c - c_first
             if c < end:
                 fl_t[kept] = t_spike
                 fl_c[kept] = c
@@ -784,6 +816,7 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
                 first = indptr[row]
                 last = indptr[row + 1]
                 if first < last:
+                    sent[p] += last - first
                     fl_t[n_fl] = t
                     fl_c[n_fl] = first
                     fl_e[n_fl] = last

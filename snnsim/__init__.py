@@ -9,12 +9,12 @@ from snnsim.errors import FileFormatError, NetworkError, SnnsimError
 from snnsim.models import IF, LI, LIF, CobaLIF, CubaLIF
 from snnsim.network import Network
 from snnsim.results import Results, SpikeTrains, Trace
-from snnsim.simulate import simulate
+from snnsim.simulate import load_simulator, simulate, simulator
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Network", "simulate", "Results", "SpikeTrains", "Trace",
+    "Network", "simulate", "simulator", "load_simulator", "Results", "SpikeTrains", "Trace",
     "LIF", "CubaLIF", "LI", "IF", "CobaLIF",
     "FixedProbability", "FixedInDegree", "OneToOne", "AllToAll", "Dense", "Sparse", "SparseMatrix",
     "Uniform", "Normal",

@@ -113,7 +113,7 @@ def print_summary(title: str, summary: dict) -> None:
     """The run's figures as a two-column table."""
     s = summary
     rows = [
-        ("backend", f"{s['backend']} ({s['dtype']}, {s['integration']}, dt {s['dt_s']:g} s)"),
+        ("backend", f"{s['backend']} ({s['arithmetic']}, {s['integration']}, dt {s['dt_s']:g} s)"),
         ("simulated (s)", f"{s['duration_s']:g}"),
         ("neurons", f"{s['neurons']:,}"),
         ("synapses", f"{s['synapses']:,}"),
@@ -135,36 +135,94 @@ def print_json(obj: dict) -> None:
 
 
 # ------------------------------------------------------------------ commands
-def simulate_and_report(net, args, title: str, dt=None, integration=None, backend: str = "cpu") -> dict:
-    """Run ``net``, write the optional raster and results file, print table (and JSON)."""
-    from snnsim.simulate import simulate
+def run_options(args, dt=None, integration=None) -> dict:
+    """The engine options a run command asks for (old spellings mapped, with a note on stderr)."""
+    arithmetic = getattr(args, "arithmetic", None)
+    if getattr(args, "dtype", None):
+        print(f"snnsim: --dtype is deprecated; use --arithmetic {args.dtype}", file=sys.stderr)
+        if arithmetic not in (None, args.dtype):
+            raise NetworkError("run", "arithmetic", f"--dtype {args.dtype} contradicts --arithmetic {arithmetic}")
+        arithmetic = args.dtype
+    if getattr(args, "fixed_point", False):
+        print("snnsim: --fixed-point is deprecated; use --arithmetic loihi_fixed", file=sys.stderr)
+        if arithmetic not in (None, "loihi_fixed"):
+            raise NetworkError("run", "arithmetic", f"--fixed-point is Loihi's fixed point (loihi_fixed), "
+                               f"got --arithmetic {arithmetic}")
+        arithmetic = "loihi_fixed"
+    if integration in ("loihi", "loihi_float"):
+        mapped = "loihi_fixed" if integration == "loihi" else "loihi_float"
+        print(f"snnsim: --integration {integration} is deprecated; use --arithmetic {mapped}", file=sys.stderr)
+        if arithmetic not in (None, mapped):
+            raise NetworkError("run", "arithmetic", f"--integration {integration} contradicts --arithmetic {arithmetic}")
+        arithmetic, integration = mapped, None
+    return {"dt": dt, "integration": integration, "arithmetic": arithmetic, "progress": args.progress}
 
-    check_times(args.duration, dt if dt is not None else net.dt)
+
+def simulate_and_report(net, args, title: str, dt=None, integration=None, backend: str = "cpu", sim=None) -> dict:
+    """Run ``net`` (or continue ``sim``), write the optional raster and results file, print table (and JSON).
+
+    With ``--checkpoint CK --checkpoint-every S`` the run is cut into segments of ``S`` simulated
+    seconds and the Simulator is saved to ``CK`` after each (atomically: a process killed at any
+    moment leaves the last complete checkpoint readable); ``--resume CK`` continues one."""
     from snnsim.io.atomic import check_writable
+    from snnsim.simulate import simulator
 
-    for target in (args.raster, getattr(args, "out", None)):  # fail before the run, not after it
-        if target:
+    options = run_options(args, dt, integration)
+    check_times(args.duration, dt if dt is not None else net.dt)
+    for target in (args.raster, getattr(args, "out", None), getattr(args, "checkpoint", None)):
+        if target:  # fail before the run, not after it
             check_writable(target)
-    if args.raster:
+    if args.raster and sim is None:
         _ensure_spike_probes(net)
-    results = simulate(net, args.duration, backend=backend, dt=dt, integration=integration,
-                       dtype=args.dtype, progress=args.progress)
+    if sim is None:
+        sim = simulator(net, backend, **options)
+    try:
+        _run_in_segments(sim, args)
+        results = sim.results() if sim.started else sim.run(0.0)
+    finally:
+        sim.close()
     summary = {**results.summary(), "network": net.name, "synapses": int(net.n_synapses),
-               "raster_png": None, "results_h5": None}
+               "raster_png": None, "results_h5": None, "checkpoint_h5": getattr(args, "checkpoint", None)}
+    summary["wall_s"] = results.counters.get("wall_s", 0.0)
     if args.raster:
         from snnsim.plot import raster_and_rate
-        summary["raster_png"] = os.fspath(raster_and_rate(results, args.raster, title=f"{title}, {args.duration:g} s"))
+        summary["raster_png"] = os.fspath(raster_and_rate(results, args.raster, title=f"{title}, {results.duration:g} s"))
     if getattr(args, "out", None):
         from snnsim.io import save_results
         save_results(results, args.out)
         summary["results_h5"] = args.out
     print_summary(title, summary)
-    for key in ("raster_png", "results_h5"):
+    for key in ("raster_png", "results_h5", "checkpoint_h5"):
         if summary[key]:
             print(f"wrote {summary[key]}")
     if args.json:
         print_json(summary)
     return summary
+
+
+def _run_in_segments(sim, args) -> None:
+    """Advance ``sim`` to ``args.duration`` (s from t = 0), saving a checkpoint every
+    ``args.checkpoint_every`` simulated seconds when asked."""
+    every = getattr(args, "checkpoint_every", None)
+    target = getattr(args, "checkpoint", None)
+    end_step = round(args.duration / sim.dt)
+    meta = {"duration_s": args.duration}
+    if every is None or not target:
+        remaining = args.duration - sim.t
+        if remaining > 1e-12 or not sim.started:
+            sim.run(max(0.0, round(remaining / sim.dt) * sim.dt), progress=args.progress)
+        if target:
+            sim.save(target, meta=meta)
+        return
+    per = max(1, round(every / sim.dt))
+    step = round(sim.t / sim.dt)
+    if step >= end_step and not sim.started:
+        sim.run(0.0, progress=args.progress)
+    while step < end_step:
+        n = min(per - step % per, end_step - step)   # checkpoints fall on multiples of --checkpoint-every
+        sim.run(n * sim.dt, progress=args.progress)
+        step += n
+        sim.save(target, meta=meta)
 
 
 def _ensure_spike_probes(net) -> None:
@@ -187,23 +245,55 @@ def cmd_demo(args) -> int:
 
 
 def cmd_run(args) -> int:
-    """Run a network from a Python script or an HDF5 file."""
+    """Run a network from a Python script or an HDF5 file, or continue a checkpoint (``--resume``)."""
+    if args.checkpoint_every is not None:
+        if not (math.isfinite(args.checkpoint_every) and args.checkpoint_every > 0):
+            raise NetworkError("run", "checkpoint-every", f"must be a number of seconds > 0, got {args.checkpoint_every!r}")
+        if not args.checkpoint:
+            raise NetworkError("run", "checkpoint-every", "needs --checkpoint CK.h5, the file to write")
+    if args.resume:
+        return _resume(args)
+    if not args.file:
+        raise NetworkError("run", "FILE", "give a network (a Python script or an HDF5 file), or --resume CK.h5")
+    if args.duration is None:
+        args.duration = 1.0
     check_times(args.duration, args.dt)
-    if args.out and os.path.exists(args.out) and os.path.exists(args.file) and os.path.samefile(args.out, args.file):
-        raise FileFormatError(f"{args.out}: --out would overwrite the network file being run")
-    integration = args.integration
-    if args.fixed_point:
-        if integration not in (None, "loihi"):
-            raise NetworkError("run", "integration", f"--fixed-point is Loihi's fixed point ('loihi'), "
-                               f"got --integration {integration}")
-        integration = "loihi"
-    elif args.backend == "lava" and integration is None:
-        integration = "loihi_float"
+    for written in (args.out, args.raster, args.checkpoint):
+        if written and os.path.exists(written) and os.path.exists(args.file) and os.path.samefile(written, args.file):
+            raise FileFormatError(f"{written}: would overwrite the network file being run")
     net = load_network(args.file)
-    if integration == "loihi":
+    if run_options(argparse.Namespace(**{**vars(args), "progress": None}), args.dt, args.integration)["arithmetic"] \
+            == "loihi_fixed":
         print_quantization(net, args.dt)
     simulate_and_report(net, args, f"{net.name} ({args.file})", dt=args.dt,
-                        integration=integration, backend=args.backend)
+                        integration=args.integration, backend=args.backend or "cpu")
+    return 0
+
+
+def _resume(args) -> int:
+    """``snnsim run --resume CK.h5 [--duration D]``: continue the checkpointed run to ``D`` seconds
+    from t = 0 (default: the duration the checkpointed command asked for)."""
+    from snnsim.simulate import load_simulator
+
+    for flag in ("dt", "integration", "arithmetic", "dtype"):
+        if getattr(args, flag, None) not in (None, False):
+            raise NetworkError("run", flag, f"--{flag} cannot change a resumed run (it continues with the "
+                               f"checkpoint's own settings)")
+    if args.fixed_point:
+        raise NetworkError("run", "fixed-point", "cannot change a resumed run's arithmetic")
+    sim = load_simulator(args.resume)
+    if args.backend not in (None, sim.NAME):
+        raise NetworkError("run", "backend", f"the checkpoint {args.resume} is a {sim.NAME} run, not {args.backend}")
+    if args.duration is None:
+        args.duration = float(sim.meta.get("duration_s", sim.t))
+    if args.checkpoint is None:
+        args.checkpoint = args.resume
+    if args.duration < sim.t - 1e-12:
+        raise NetworkError("run", "duration", f"{args.duration!r} s is before the checkpoint's time {sim.t!r} s")
+    check_times(args.duration, sim.dt)
+    net = sim.network
+    label = args.file or args.resume
+    simulate_and_report(net, args, f"{net.name} ({label}, resumed at {sim.t:g} s)", backend=sim.NAME, sim=sim)
     return 0
 
 
@@ -303,11 +393,14 @@ def cmd_export(args) -> int:
 
 
 # ------------------------------------------------------------------ parser
-def _run_options(p: argparse.ArgumentParser, dt_default) -> None:
-    p.add_argument("--duration", type=float, default=1.0, help="simulated time in s (default 1.0)")
+def _run_options(p: argparse.ArgumentParser, dt_default, duration_default=1.0) -> None:
+    p.add_argument("--duration", type=float, default=duration_default, help="simulated time in s (default 1.0)")
     p.add_argument("--dt", type=float, default=dt_default,
                    help="time step in s" + (f" (default {dt_default:g})" if dt_default else " (default: the network's)"))
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="precision (default float32)")
+    p.add_argument("--arithmetic", choices=("float32", "float64", "loihi_fixed", "loihi_float"), default=None,
+                   help="the engine's arithmetic (default: the engine's first: float32 on cpu and torch, "
+                        "float64 on event, loihi_float on lava)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None, help="deprecated: --arithmetic")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: only for long runs on a terminal)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
@@ -315,7 +408,7 @@ def _run_options(p: argparse.ArgumentParser, dt_default) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from snnsim import __version__
-    from snnsim.simulate import BACKENDS
+    from snnsim.backends.base import REGISTRY
 
     parser = argparse.ArgumentParser(prog="snnsim", description="Spiking neural network simulator.")
     parser.add_argument("--version", action="version", version=f"snnsim {__version__}")
@@ -328,16 +421,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="raster + rate figure (default coba_raster.png; '' for none)")
     demo.set_defaults(func=cmd_demo)
 
-    run = sub.add_parser("run", help="run a network from a Python script or an HDF5 file")
-    run.add_argument("file", metavar="FILE", help="script defining `network` or `build_network()`, or .h5 network")
-    _run_options(run, None)
-    run.add_argument("--fixed-point", action="store_true",
-                     help="Loihi's fixed point: integration 'loihi' (with --backend lava: Lava's fixed_pt)")
+    run = sub.add_parser("run", help="run a network from a Python script or an HDF5 file, or resume a checkpoint")
+    run.add_argument("file", metavar="FILE", nargs="?",
+                     help="script defining `network` or `build_network()`, or .h5 network (not with --resume)")
+    _run_options(run, None, duration_default=None)
+    run.add_argument("--fixed-point", action="store_true", help="deprecated: --arithmetic loihi_fixed")
     run.add_argument("--integration", choices=("exact", "euler", "loihi", "loihi_float"), default=None,
-                     help="integration scheme (default: the network's)")
-    run.add_argument("--backend", default="cpu", help=f"one of {', '.join(sorted(BACKENDS))} (default cpu)")
+                     help="physics scheme (default: the network's); loihi/loihi_float: deprecated, see --arithmetic")
+    run.add_argument("--backend", default=None, help=f"one of {', '.join(REGISTRY)} (default cpu)")
     run.add_argument("--out", metavar="H5", help="write the results to this HDF5 file")
     run.add_argument("--raster", metavar="PNG", help="write a raster + rate figure")
+    run.add_argument("--checkpoint", metavar="CK.h5", help="save the Simulator here (at the end, or every "
+                     "--checkpoint-every simulated seconds)")
+    run.add_argument("--checkpoint-every", type=float, metavar="S", help="simulated seconds between checkpoints")
+    run.add_argument("--resume", metavar="CK.h5", help="continue a checkpointed run (to --duration s from t = 0; "
+                     "default: the checkpointed command's duration)")
     run.set_defaults(func=cmd_run)
 
     info = sub.add_parser("info", help="describe a network file")

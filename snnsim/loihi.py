@@ -20,7 +20,7 @@ This module turns an :class:`snnsim.Network` into those parameters, in two flavo
   per projection), chosen per population to minimise the quantisation error, with a
   per-population :class:`QuantizationReport`.
 
-Both return a :class:`LoihiNetwork`, which the clock engine (``integration="loihi"`` /
+Both return a :class:`LoihiNetwork`, which the clock engine (``arithmetic="loihi_fixed"`` /
 ``"loihi_float"``), the Lava backend and the netx exporter all read: one mapping, one place.
 
 State units: in the float flavour ``v`` is in volts measured from ``v_reset`` (Loihi resets
@@ -217,7 +217,7 @@ def check_supported(net: Network, where_run: str = "loihi") -> None:
         model = pop.model
         if not isinstance(model, SUPPORTED):
             raise NetworkError(pop.where, "model", f"{type(model).__name__} has no Loihi LIF equivalent "
-                               f"(supported: LIF, CubaLIF, IF, LI); run it with integration='exact' or 'euler'")
+                               f"(supported: LIF, CubaLIF, IF, LI); run it in arithmetic 'float32' or 'float64'")
         params = pop.parameters()
         if model.spiking:
             if model.reset != "value":
@@ -245,8 +245,11 @@ def check_supported(net: Network, where_run: str = "loihi") -> None:
 # --------------------------------------------------------------------------- float mapping
 
 
-def _scheme(net: Network) -> str:
-    return net.integration if net.integration in ("exact", "euler") else "exact"
+def _scheme(net: Network, integration: str | None) -> str:
+    scheme = integration or net.integration
+    if scheme not in ("exact", "euler"):
+        raise NetworkError("loihi", "integration", f"the physics scheme is 'exact' or 'euler', got {scheme!r}")
+    return scheme
 
 
 def _float_population(pop, dt: float, scheme: str, seed: int) -> dict:
@@ -279,17 +282,17 @@ def _float_population(pop, dt: float, scheme: str, seed: int) -> dict:
     }
 
 
-def float_parameters(net: Network, dt: float | None = None) -> LoihiNetwork:
+def float_parameters(net: Network, dt: float | None = None, integration: str | None = None) -> LoihiNetwork:
     """The network in Loihi's update order, float64 (Lava ``floating_pt``'s arithmetic).
 
-    Decays and gains come from the network's own scheme (``exact`` or ``euler``;
-    ``exact`` when the network says ``loihi``): ``dv = 1 - a``, ``du = 1 - ds`` (1 for
-    instantaneous synapses), bias ``= gain (v_leak - v_reset + r i_bias)``.
+    Decays and gains come from the physics scheme (``integration``, default the network's:
+    ``exact`` or ``euler``): ``dv = 1 - a``, ``du = 1 - ds`` (1 for instantaneous synapses),
+    bias ``= gain (v_leak - v_reset + r i_bias)``.
     """
     net.validate()
     dt = net.dt if dt is None else float(dt)
     check_supported(net)
-    scheme = _scheme(net)
+    scheme = _scheme(net, integration)
     pops, gains = {}, {}
     for name, pop in net.populations.items():
         f = _float_population(pop, dt, scheme, net.seed)
@@ -442,7 +445,7 @@ def _candidate_scales(f: dict, incoming: list, spiking: bool) -> np.ndarray:
     return top / np.geomspace(1, READOUT_INPUT_UNITS, 120)
 
 
-def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
+def quantize(net: Network, dt: float | None = None, integration: str | None = None) -> LoihiNetwork:
     """Map ``net`` onto Loihi's fixed-point registers, minimising the quantisation error.
 
     Per population the state scale (volts per unit) is searched over a log grid of
@@ -455,7 +458,7 @@ def quantize(net: Network, dt: float | None = None) -> LoihiNetwork:
     12-bit value. Raises :class:`NetworkError` naming the population or projection when
     nothing fits.
     """
-    fl = float_parameters(net, dt)
+    fl = float_parameters(net, dt, integration)
     dt = fl.dt
     pops, projs, rows = {}, {}, []
     incoming = {name: [] for name in net.populations}

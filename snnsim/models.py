@@ -70,6 +70,16 @@ class NeuronModel:
     #: whether the model emits spikes
     spiking: ClassVar[bool] = True
 
+    def __post_init__(self):
+        # array parameters are stored as read-only copies: a change is a new model
+        # (dataclasses.replace), which every Simulator sees before its next run
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray) and value.flags.writeable:
+                value = value.copy()
+                value.flags.writeable = False
+                object.__setattr__(self, f.name, value)
+
     @property
     def kind(self) -> str:
         return type(self).__name__

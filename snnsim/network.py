@@ -9,10 +9,15 @@ and :meth:`Network.validate` re-checks the whole (e.g. after loading a file).
 
 Declaration order matters and is kept: it fixes the global neuron numbering and
 the order in which synaptic inputs are summed (see ``docs/models.md``).
+
+Arrays held by the description are read-only (a private copy of what the caller passed):
+a change is an assignment, which every Simulator sees before its next run
+(:mod:`snnsim.changes`) and applies or refuses; editing an array in place raises.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -23,8 +28,23 @@ from snnsim.distributions import Distribution, child_rng, resolve
 from snnsim.errors import NetworkError
 from snnsim.models import NeuronModel
 
-INTEGRATIONS = ("exact", "euler", "loihi", "loihi_float")
+INTEGRATIONS = ("exact", "euler")
 TARGETS = ("current", "exc", "inh")
+
+
+def locked(value):
+    """``value`` itself if it is not a writeable array, else a read-only copy of it."""
+    if isinstance(value, np.ndarray) and value.flags.writeable:
+        value = value.copy()
+        value.flags.writeable = False
+    return value
+
+
+class _ReadOnlyArrays:
+    """Mixin of the description's parts: every array assigned to a field is stored read-only."""
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, locked(value))
 
 
 def _check_name(kind: str, name) -> str:
@@ -44,13 +64,19 @@ def check_dt(dt, where: str = "network") -> float:
 
 
 def check_integration(integration, where: str = "network") -> str:
+    """The physics scheme: ``exact`` or ``euler`` (the arithmetic is a run option)."""
+    if integration in ("loihi", "loihi_float"):
+        arithmetic = "loihi_fixed" if integration == "loihi" else "loihi_float"
+        raise NetworkError(where, "integration", f"{integration!r} is an arithmetic, not a physics scheme: "
+                           f"describe the network with 'exact' or 'euler' and run it with "
+                           f"arithmetic={arithmetic!r}")
     if integration not in INTEGRATIONS:
         raise NetworkError(where, "integration", f"must be one of {INTEGRATIONS}, got {integration!r}")
     return integration
 
 
 @dataclass
-class Population:
+class Population(_ReadOnlyArrays):
     """``size`` neurons of one model. ``initial`` maps state variables to a value,
     an array of shape ``(size,)`` or a distribution; the rest start at their defaults."""
 
@@ -77,7 +103,7 @@ class Population:
 
 
 @dataclass
-class PoissonSource:
+class PoissonSource(_ReadOnlyArrays):
     """``size`` independent Poisson spike trains.
 
     ``rate`` (Hz) is a scalar or ``(size,)`` array (constant), or with
@@ -96,7 +122,7 @@ class PoissonSource:
 
 
 @dataclass
-class SpikeSource:
+class SpikeSource(_ReadOnlyArrays):
     """Spikes at given times: neuron ``indices[k]`` fires at ``times[k]`` (s)."""
 
     name: str
@@ -113,7 +139,7 @@ Node = Union[Population, PoissonSource, SpikeSource]
 
 
 @dataclass
-class Projection:
+class Projection(_ReadOnlyArrays):
     """Synapses from ``pre`` (a population or source) to ``post`` (a population).
 
     CSR keyed by presynaptic neuron: ``indptr`` (n_pre + 1), ``indices`` (post neuron
@@ -142,7 +168,7 @@ class Projection:
 
 
 @dataclass
-class CurrentInput:
+class CurrentInput(_ReadOnlyArrays):
     """Current (A) injected into every neuron of ``target``.
 
     ``amplitude`` is a scalar or ``(size,)`` array (constant), or with ``sample_dt``
@@ -161,7 +187,7 @@ class CurrentInput:
 
 
 @dataclass
-class SpikeProbe:
+class SpikeProbe(_ReadOnlyArrays):
     """Record every spike of a population or source."""
 
     name: str
@@ -169,7 +195,7 @@ class SpikeProbe:
 
 
 @dataclass
-class StateProbe:
+class StateProbe(_ReadOnlyArrays):
     """Record ``variable`` of the chosen ``neurons`` at t = 0 and every ``every`` steps."""
 
     name: str
@@ -390,6 +416,9 @@ class Network:
             delays = float(resolve(delay, 1, rng, where, "delay")[0])
         else:
             delays = self._per_synapse(delay, n_syn, rng, built.order, where, "delay")
+        for arr in (built.indptr, built.indices, weights, delays):  # ours: stored read-only without a copy
+            if isinstance(arr, np.ndarray) and arr is not weight and arr is not delay and arr.flags.owndata:
+                arr.flags.writeable = False
         proj = Projection(name, pre_node.name, post_node.name, target, built.indptr, built.indices,
                           weights, delays, rule=type(rule).__name__)
         self._check_projection(proj)
@@ -498,6 +527,103 @@ class Network:
             raise NetworkError(where, "neurons", f"must be integer indices in [0, {pop.size}), got {n!r}")
         if not isinstance(probe.every, (int, np.integer)) or isinstance(probe.every, bool) or probe.every < 1:
             raise NetworkError(where, "every", f"must be a positive whole number of steps, got {probe.every!r}")
+
+    # ------------------------------------------------------- changes between runs
+    # Each setter validates like the matching add_*/connect call and assigns a new value; a
+    # Simulator applies it from its next step on, or refuses it (snnsim.changes, docs/backends.md).
+    def set_parameters(self, population, **parameters) -> Population:
+        """Replace parameters of a population's model (e.g. ``v_th=0.8``, ``tau_mem=...``)."""
+        pop = self._population(population, "set_parameters")
+        names = pop.model.parameter_names() + (["reset"] if hasattr(pop.model, "reset") else [])
+        unknown = sorted(set(parameters) - set(names))
+        if unknown:
+            raise NetworkError(pop.where, unknown[0], f"is not a parameter of {pop.model.kind} ({names})")
+        model = dataclasses.replace(pop.model, **parameters)
+        model.parameters(pop.size, pop.where)
+        if tuple(model.state_variables) != tuple(pop.model.state_variables):
+            raise NetworkError(pop.where, "tau_syn", f"changes the state variables from {pop.model.state_variables} "
+                               f"to {model.state_variables}; build a new population instead")
+        pop.model = model
+        return pop
+
+    def set_weights(self, projection, weight) -> Projection:
+        """New weights of a projection: one value for all synapses, or one per synapse (storage order)."""
+        proj = self._projection(projection)
+        rng = child_rng(self.seed, "projection", proj.name, "set_weights")
+        if np.ndim(weight) == 0 and not isinstance(weight, Distribution):
+            value = float(resolve(weight, 1, rng, proj.where, "weight")[0])
+        else:
+            value = resolve(weight, proj.n_synapses, rng, proj.where, "weight")
+        old = proj.weights
+        proj.weights = value
+        try:
+            self._check_projection(proj)
+        except NetworkError:
+            proj.weights = old
+            raise
+        return proj
+
+    def set_delays(self, projection, delay) -> Projection:
+        """New delays (s) of a projection: one value for all synapses, or one per synapse."""
+        proj = self._projection(projection)
+        rng = child_rng(self.seed, "projection", proj.name, "set_delays")
+        if np.ndim(delay) == 0 and not isinstance(delay, Distribution):
+            value = float(resolve(delay, 1, rng, proj.where, "delay")[0])
+        else:
+            value = resolve(delay, proj.n_synapses, rng, proj.where, "delay")
+        old = proj.delays
+        proj.delays = value
+        try:
+            self._check_projection(proj)
+        except NetworkError:
+            proj.delays = old
+            raise
+        return proj
+
+    def set_rate(self, source, rate, rate_dt: float | None = None) -> PoissonSource:
+        """New rate (Hz) of a Poisson source: constant, or a time series sampled every ``rate_dt``
+        (sample ``k`` holds on ``[k rate_dt, (k + 1) rate_dt)`` of the whole run's time)."""
+        src = self.node(source, "set_rate", "source")
+        if not isinstance(src, PoissonSource):
+            raise NetworkError(getattr(src, "where", "set_rate"), "rate", "only a Poisson source has a rate")
+        arr, rate_dt = _series(src.where, "rate", rate, src.size, rate_dt, nonnegative=True)
+        src.rate, src.rate_dt = arr, rate_dt
+        return src
+
+    def set_spike_times(self, source, times, indices=None) -> SpikeSource:
+        """New spike times (s) of a spike source; ``indices[k]`` fires at ``times[k]``."""
+        src = self.node(source, "set_spike_times", "source")
+        if not isinstance(src, SpikeSource):
+            raise NetworkError(getattr(src, "where", "set_spike_times"), "times", "only a spike source has spike times")
+        times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        indices = np.zeros(len(times), np.int64) if indices is None else np.atleast_1d(np.asarray(indices))
+        _check_spike_times(src.where, src.size, times, indices)
+        order = np.lexsort((indices, times))
+        src.times, src.indices = times[order], indices[order].astype(np.int64)
+        return src
+
+    def set_current(self, name: str, amplitude, sample_dt: float | None = None) -> CurrentInput:
+        """New amplitude (A) of an injected current: constant or a time series."""
+        cur = self.currents.get(name)
+        if cur is None:
+            raise NetworkError("set_current", "name", f"no current named {name!r} (known: {sorted(self.currents)})")
+        arr, sample_dt = _series(cur.where, "amplitude", amplitude, self.populations[cur.target].size, sample_dt,
+                                 nonnegative=False)
+        cur.amplitude, cur.sample_dt = arr, sample_dt
+        return cur
+
+    def _population(self, ref, where: str) -> Population:
+        node = self.node(ref, where, "population")
+        if not isinstance(node, Population):
+            raise NetworkError(where, "population", f"{node.name!r} is a source, not a population of neurons")
+        return node
+
+    def _projection(self, ref) -> Projection:
+        name = ref if isinstance(ref, str) else getattr(ref, "name", ref)
+        if name not in self.projections:
+            raise NetworkError("network", "projection", f"no projection named {name!r} "
+                               f"(known: {sorted(self.projections)})")
+        return self.projections[name]
 
     # ------------------------------------------------------------ whole-net
     @property

@@ -282,17 +282,22 @@ network.probe_spikes("b")
 def test_run_lava_fixed_point_equals_our_loihi_engine(tmp_path, capsys):
     pytest.importorskip("lava", reason="lava-nc is installed by scripts/setup.sh")
     path = write(tmp_path, "loihi.py", LOIHI_SCRIPT)
-    assert main(["run", str(path), "--duration", "0.1", "--backend", "lava", "--fixed-point", "--json"]) == 0
+    assert main(["run", str(path), "--duration", "0.1", "--backend", "lava", "--arithmetic", "loihi_fixed",
+                 "--json"]) == 0
     out = capsys.readouterr().out
     lava = last_json(out)
-    assert "quantisation" in out and lava["backend"] == "lava" and lava["integration"] == "loihi"
-    assert main(["run", str(path), "--duration", "0.1", "--fixed-point", "--json"]) == 0
-    ours = last_json(capsys.readouterr().out)
-    assert ours["backend"] == "cpu" and ours["integration"] == "loihi"
+    assert "quantisation" in out and lava["backend"] == "lava" and lava["arithmetic"] == "loihi_fixed"
+    assert lava["integration"] == "exact"          # the physics the Loihi registers were mapped from
+    assert main(["run", str(path), "--duration", "0.1", "--fixed-point", "--json"]) == 0   # the old spelling
+    captured = capsys.readouterr()
+    ours = last_json(captured.out)
+    assert "--fixed-point is deprecated" in captured.err
+    assert ours["backend"] == "cpu" and ours["arithmetic"] == "loihi_fixed"
     assert lava["spikes"] == ours["spikes"] > 0 and lava["syn_events"] == ours["syn_events"]
     assert main(["run", str(path), "--duration", "0.05", "--backend", "lava", "--json"]) == 0
-    assert last_json(capsys.readouterr().out)["integration"] == "loihi_float"
-    assert main(["run", str(path), "--fixed-point", "--integration", "euler"]) == 2
+    assert last_json(capsys.readouterr().out)["arithmetic"] == "loihi_float"   # Lava's default
+    assert main(["run", str(path), "--fixed-point", "--arithmetic", "float32"]) == 2
+    assert "error: run: arithmetic: --fixed-point is Loihi's fixed point" in capsys.readouterr().err
 
 
 def test_export_netx_writes_the_quantised_chain(tmp_path, capsys):

@@ -210,7 +210,7 @@ def _fire_one(rule_builder, pre_neuron, n_pre=3, n_post=2, t_fire=1e-3, duration
     net.add_population("p", n_post, LIF(tau_mem=1e3, v_th=1e9))
     net.connect("s", "p", rule_builder(), **connect_kw)
     net.probe_state("p", "v")
-    res = simulate(net, duration, dtype="float64")
+    res = simulate(net, duration, arithmetic="float64")
     tr = res.traces["p.v"]
     return tr.times, tr.values
 

@@ -66,13 +66,13 @@ def test_random_network_is_active():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_same_network_twice(dtype):
     net = random_net()
-    assert_same(simulate(net, DURATION, dtype=dtype), simulate(net, DURATION, dtype=dtype))
+    assert_same(simulate(net, DURATION, arithmetic=dtype), simulate(net, DURATION, arithmetic=dtype))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_networks_built_separately(dtype):
-    assert_same(simulate(random_net(seed=5), DURATION, dtype=dtype),
-                simulate(random_net(seed=5), DURATION, dtype=dtype))
+    assert_same(simulate(random_net(seed=5), DURATION, arithmetic=dtype),
+                simulate(random_net(seed=5), DURATION, arithmetic=dtype))
 
 
 def test_different_seed_changes_spikes():
@@ -87,8 +87,8 @@ def test_different_seed_changes_spikes():
 @pytest.mark.parametrize("split_steps", [[1500], [750, 750], [1, 372, 1127], [123, 0, 1377], [0, 1500]])
 def test_split_run_matches_single_run(split_steps):
     net = random_net()
-    whole = Simulator(net, dtype="float64").run(sum(split_steps) * DT)
-    sim = Simulator(net, dtype="float64")
+    whole = Simulator(net, arithmetic="float64").run(sum(split_steps) * DT)
+    sim = Simulator(net, arithmetic="float64")
     parts = [sim.run(n * DT) for n in split_steps]
     assert sim.step == sum(split_steps)
     for name in whole.spikes:
@@ -97,15 +97,20 @@ def test_split_run_matches_single_run(split_steps):
         np.testing.assert_array_equal(np.rint(times / DT), np.rint(whole.spikes[name].times / DT), err_msg=name)
         np.testing.assert_array_equal(indices, whole.spikes[name].indices, err_msg=name)
         assert sum(p.spike_counts[name] for p in parts) == whole.spike_counts[name]
-    # the traces of the parts, joined, are the trace of the whole run (every = 1 probe)
+    # the traces of the parts, joined, are the trace of the whole run (every = 1 probe): the first
+    # part samples its start too, a continued one starts after where the last one ended
     whole_v = whole.traces["coba.g_exc"].values
     at = 0
-    for n, p in zip(split_steps, parts):
-        np.testing.assert_array_equal(p.traces["coba.g_exc"].values, whole_v[at:at + n + 1])
-        np.testing.assert_allclose(p.traces["coba.g_exc"].times, np.arange(at, at + n + 1) * DT, rtol=0, atol=1e-12)
+    for i, (n, p) in enumerate(zip(split_steps, parts)):
+        lo = at if i == 0 else at + 1
+        np.testing.assert_array_equal(p.traces["coba.g_exc"].values, whole_v[lo:at + n + 1])
+        np.testing.assert_allclose(p.traces["coba.g_exc"].times, np.arange(lo, at + n + 1) * DT, rtol=0, atol=1e-12)
         at += n
+    joined = sim.results()
+    np.testing.assert_array_equal(joined.traces["coba.g_exc"].values, whole_v)
+    assert joined.counts == whole.counts
     # the final state agrees too
-    s_whole = Simulator(net, dtype="float64")
+    s_whole = Simulator(net, arithmetic="float64")
     s_whole.run(sum(split_steps) * DT)
     for pop, state in sim.state().items():
         for var, value in state.items():
@@ -151,7 +156,7 @@ def test_float32_and_float64_give_the_same_spikes():
     order = np.lexsort((i_exp, k_exp))
     k_exp, i_exp = k_exp[order], i_exp[order]
 
-    results = {dt: simulate(regular_net(), duration, dtype=dt) for dt in ("float32", "float64")}
+    results = {dt: simulate(regular_net(), duration, arithmetic=dt) for dt in ("float32", "float64")}
     for dtype, res in results.items():
         sp = res.spikes["reg"]
         np.testing.assert_array_equal(np.rint(sp.times / DT), k_exp, err_msg=dtype)
@@ -180,13 +185,16 @@ def test_poisson_spikes_do_not_depend_on_unrelated_parts_of_the_network():
     np.testing.assert_array_equal(a.indices, b.indices)
 
 
-def test_simulator_refuses_a_network_changed_after_it_was_built():
+def test_simulator_refuses_a_structural_change_and_applies_a_new_probe():
     net = Network(dt=1e-4)
     a = net.add_population("a", 3, snnsim.LIF(i_bias=2.0))
     sim = Simulator(net)
     sim.run(0.01)
-    net.probe_spikes(a)
-    with pytest.raises(snnsim.NetworkError, match="new Simulator"):
+    net.probe_spikes(a)                 # a probe added between runs records from the next step on
+    res = sim.run(0.01)
+    assert len(res.spikes["a"]) > 0 and res.spikes["a"].times.min() > 0.01
+    net.add_population("b", 2, snnsim.LIF())
+    with pytest.raises(snnsim.NetworkError, match=r"population 'b': added: .*structure changed.*new Simulator"):
         sim.run(0.01)
 
 

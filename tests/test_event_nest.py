@@ -101,7 +101,7 @@ def test_refractory_boundary_is_the_one_documented_difference():
 
     at_end, before_end = build(2e-3), build(1.95e-3)
     assert snnsim.simulate(at_end, 0.01, backend="event").spikes["p"].times.tolist() == [2e-3]
-    assert snnsim.simulate(at_end, 0.01, dtype="float64").spikes["p"].times.tolist() == [2e-3]
+    assert snnsim.simulate(at_end, 0.01, arithmetic="float64").spikes["p"].times.tolist() == [2e-3]
     np.testing.assert_allclose(run_on_nest(at_end, 0.01)["p"][0], [2e-3, 4e-3], atol=TOL)
     np.testing.assert_allclose(snnsim.simulate(before_end, 0.01, backend="event").spikes["p"].times,
                                [2e-3, 4e-3], atol=TOL)

@@ -27,7 +27,7 @@ def run(model, duration, initial=None, dt=DT, integration="exact", n=1, variable
         net.probe_state(pop, var)
     if sources:
         sources(net, pop)
-    res = snnsim.simulate(net, duration, dtype="float64")
+    res = snnsim.simulate(net, duration, arithmetic="float64")
     traces = {name.split(".")[1]: tr for name, tr in res.traces.items()}
     return res, traces
 
@@ -294,6 +294,6 @@ def test_coba_without_inhibitory_input_keeps_g_inh_zero():
     net.connect(src, pop, snnsim.FixedProbability(0.5), weight=0.1, target="exc")
     net.probe_state(pop, "g_inh")
     net.probe_state(pop, "g_exc")
-    res = snnsim.simulate(net, 0.02, dtype="float64")
+    res = snnsim.simulate(net, 0.02, arithmetic="float64")
     assert np.all(res.traces["coba.g_inh"].values == 0.0)
     assert res.traces["coba.g_exc"].values.max() > 0.1

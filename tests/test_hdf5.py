@@ -67,7 +67,7 @@ def saved(network, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def results(network) -> snnsim.Results:
-    return snnsim.simulate(network, DURATION, dtype="float64")
+    return snnsim.simulate(network, DURATION, arithmetic="float64")
 
 
 def assert_same_value(a, b):
@@ -118,9 +118,10 @@ def assert_networks_equal(a: Network, b: Network):
 
 
 def assert_results_equal(a: snnsim.Results, b: snnsim.Results):
-    for field in ("backend", "dt", "integration", "dtype", "t_start", "duration", "neuron_populations"):
+    for field in ("backend", "dt", "integration", "arithmetic", "t_start", "duration", "neuron_populations"):
         assert getattr(a, field) == getattr(b, field), field
-    for field in ("sizes", "spike_counts", "counters"):
+    assert a.counts == b.counts
+    for field in ("sizes", "spike_counts", "counters", "engine_counters"):
         assert list(getattr(a, field).items()) == list(getattr(b, field).items()), field
         assert [type(v) for v in getattr(a, field).values()] == [type(v) for v in getattr(b, field).values()]
     assert list(a.spikes) == list(b.spikes) and list(a.traces) == list(b.traces)
@@ -142,7 +143,7 @@ def test_network_round_trip_is_identical(network, saved):
 
 
 def test_loaded_network_simulates_identically(saved, results):
-    again = snnsim.simulate(load_network(saved), DURATION, dtype="float64")
+    again = snnsim.simulate(load_network(saved), DURATION, arithmetic="float64")
     for name in ("lif", "cuba%1", ".", "coba", "poisson", "spikes"):
         assert results.spike_counts[name] > 0, name  # the comparison below is not vacuous
     assert list(results.spikes) == list(again.spikes)
@@ -200,8 +201,10 @@ def test_results_round_trip_keeps_dtypes_and_empty_parts(tmp_path):
     res.traces["a.b.v"] = snnsim.Trace("a.b", "v", np.array([0, 2]), np.arange(3) * 1e-4,
                                        np.arange(6, dtype=np.float32).reshape(3, 2))
     res.traces["none"] = snnsim.Trace("a.b", "i_syn", np.zeros(0, np.int64), np.zeros(3), np.zeros((3, 0)))
-    res.spike_counts = {"a.b": 0, "src": 4}
+    res.counts = {"populations": {"a.b": {"neuron_updates": 30, "spikes": 0}}, "projections": {},
+                  "sources": {"src": {"spikes": 4}}}
     res.counters = {"steps": 10, "wall_s": 0.25}
+    res.engine_counters = {"windows": 7}
     save_results(res, tmp_path / "r.h5")
     back = load_results(tmp_path / "r.h5")
     assert_results_equal(res, back)
@@ -242,7 +245,9 @@ def test_failed_write_midway_leaves_no_file(results, tmp_path, monkeypatch):
 
 def test_invalid_network_is_rejected_before_any_file(tmp_path):
     net = build_network()
-    net.projections["poisson->lif"].weights[2] = np.nan
+    weights = np.array(net.projections["poisson->lif"].weights)
+    weights[2] = np.nan
+    net.projections["poisson->lif"].weights = weights
     with pytest.raises(NetworkError, match="weight"):
         save_network(net, tmp_path / "net.h5")
     assert os.listdir(tmp_path) == []

@@ -31,7 +31,7 @@ def test_spike_source_delivery_time_and_decay():
     net.add_population("p", 1, LIF(tau_mem=TAU, v_th=1e9))
     net.connect("s", "p", OneToOne(), weight=w, delay=delay)
     net.probe_state("p", "v", every=1)
-    res = simulate(net, 6e-3, dtype="float64")
+    res = simulate(net, 6e-3, arithmetic="float64")
     tr = res.traces["p.v"]
     v = tr.values[:, 0]
     np.testing.assert_allclose(tr.times, np.arange(61) * DT, rtol=0, atol=1e-15)
@@ -53,7 +53,7 @@ def test_spike_source_into_cuba_lif_jumps_i_syn():
     net.connect("s", "p", OneToOne(), weight=w, delay=delay)
     net.probe_state("p", "i_syn", name="i")
     net.probe_state("p", "v", name="v")
-    res = simulate(net, 10e-3, dtype="float64")
+    res = simulate(net, 10e-3, arithmetic="float64")
     i_syn = res.traces["i"].values[:, 0]
     v = res.traces["v"].values[:, 0]
     k = steps(t_spike + delay)
@@ -75,7 +75,7 @@ def test_spike_source_time_zero_arrives_after_one_step():
     net.connect("s", "p", Sparse([0, 1], [0, 1]), weight=w, delay=[DT, 3 * DT])
     net.probe_state("p", "v")
     net.probe_spikes("s")
-    res = simulate(net, 1e-3, dtype="float64")
+    res = simulate(net, 1e-3, arithmetic="float64")
     v = res.traces["p.v"].values
     assert v[0, 0] == 0.0 and v[1, 0] == w  # delay of one step: arrives at t = dt
     np.testing.assert_array_equal(v[:3, 1], 0.0)
@@ -92,7 +92,7 @@ def test_spike_source_times_round_to_nearest_step():
     net.connect("s", "p", OneToOne(), weight=0.5, delay=DT)
     net.probe_spikes("s")
     net.probe_state("p", "v")
-    res = simulate(net, 4e-3, dtype="float64")
+    res = simulate(net, 4e-3, arithmetic="float64")
     sp = res.spikes["s"]
     order = np.argsort(sp.indices)
     np.testing.assert_allclose(sp.times[order], [1.0e-3, 1.1e-3, 2.0e-3, 2.0e-3], rtol=0, atol=1e-12)
@@ -115,7 +115,7 @@ def test_input_dropped_while_refractory():
     net.connect("s2", "p", OneToOne(), weight=-1.1, delay=DT)  # cancels the 1.5 jumps that follow
     net.probe_state("p", "v")
     net.probe_spikes("p")
-    res = simulate(net, 5e-3, dtype="float64")
+    res = simulate(net, 5e-3, arithmetic="float64")
     v = res.traces["p.v"].values[:, 0]
     np.testing.assert_allclose(res.spikes["p"].times, [1.1e-3], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(v[steps(1.1e-3):steps(3.1e-3) + 1], 0.0)  # reset and held
@@ -149,7 +149,7 @@ def test_chain_source_to_a_to_b(dtype):
     net.connect("A", "B", OneToOne(), weight=0.05, delay=2.0e-3)
     for name in ("src", "A", "B"):
         net.probe_spikes(name)
-    res = simulate(net, 10e-3, dtype=dtype)
+    res = simulate(net, 10e-3, arithmetic=dtype)
     np.testing.assert_allclose(res.spikes["src"].times, [1.0e-3, 1.3e-3], rtol=0, atol=1e-12)
     np.testing.assert_allclose(res.spikes["A"].times, [2.8e-3], rtol=0, atol=1e-12)
     np.testing.assert_allclose(res.spikes["B"].times, [4.8e-3], rtol=0, atol=1e-12)
@@ -161,7 +161,7 @@ def test_chain_source_to_a_to_b(dtype):
     net2.add_population("B", 1, LIF(tau_mem=TAU))
     net2.connect("src", "B", OneToOne(), weight=0.5, delay=3.0e-3)
     net2.probe_spikes("B")
-    assert len(simulate(net2, 10e-3, dtype=dtype).spikes["B"]) == 0
+    assert len(simulate(net2, 10e-3, arithmetic=dtype).spikes["B"]) == 0
 
 
 def test_threshold_is_strict_and_tested_after_input():
@@ -171,7 +171,7 @@ def test_threshold_is_strict_and_tested_after_input():
     net.add_population("p", 2, LIF(tau_mem=TAU, v_th=0.5))
     net.connect("s", "p", Sparse([0, 1], [0, 1]), weight=[0.5, 0.5 + 1e-9], delay=DT)
     net.probe_spikes("p")
-    res = simulate(net, 3e-3, dtype="float64")
+    res = simulate(net, 3e-3, arithmetic="float64")
     np.testing.assert_array_equal(res.spikes["p"].indices, [1])
     np.testing.assert_allclose(res.spikes["p"].times, [1.1e-3], rtol=0, atol=1e-12)
 
@@ -284,7 +284,7 @@ def test_constant_current_lif(r, every):
     net.add_population("p", 2, LIF(tau_mem=TAU, v_leak=v_leak, r=r, v_th=1e9))
     net.add_current("i", "p", amp)
     net.probe_state("p", "v", every=every)
-    res = simulate(net, duration, dtype="float64")
+    res = simulate(net, duration, arithmetic="float64")
     tr = res.traces["p.v"]
     n_samples = steps(duration) // every + 1
     np.testing.assert_allclose(tr.times, np.arange(n_samples) * every * DT, rtol=0, atol=1e-15)
@@ -302,7 +302,7 @@ def test_constant_current_if_and_cuba():
     net.probe_state("if", "v")
     net.probe_state("cuba", "v")
     net.probe_state("cuba", "i_syn")
-    res = simulate(net, 10e-3, dtype="float64")
+    res = simulate(net, 10e-3, arithmetic="float64")
     t = res.traces["if.v"].times
     # IF: tau dv/dt = r I  ->  v = r I t / tau
     np.testing.assert_allclose(res.traces["if.v"].values[:, 0], r * amp * t / tau, rtol=1e-9, atol=1e-15)
@@ -318,7 +318,7 @@ def test_step_current_time_series():
     net.add_population("p", 1, LIF(tau_mem=TAU, v_leak=v_leak, r=r, v_th=1e9))
     net.add_current("i", "p", [0, 0, 0, 0, 0, amp], sample_dt=1e-3)  # I from t = 5 ms, held after the end
     net.probe_state("p", "v")
-    res = simulate(net, 20e-3, dtype="float64")
+    res = simulate(net, 20e-3, arithmetic="float64")
     t = res.traces["p.v"].times
     v = res.traces["p.v"].values[:, 0]
     k5 = steps(5e-3)
@@ -335,7 +335,7 @@ def test_time_series_holds_each_sample_and_the_last():
     net.add_population("p", 1, LIF(tau_mem=TAU, v_leak=v_leak, r=r, v_th=1e9))
     net.add_current("i", "p", samples, sample_dt=sample_dt)
     net.probe_state("p", "v", every=3)
-    res = simulate(net, 15e-3, dtype="float64")
+    res = simulate(net, 15e-3, arithmetic="float64")
     t = res.traces["p.v"].times
     jumps = [(k * sample_dt, samples[k] - (samples[k - 1] if k else 0.0)) for k in range(len(samples))]
     np.testing.assert_allclose(res.traces["p.v"].values[:, 0],
@@ -351,7 +351,7 @@ def test_two_currents_add():
     net.add_current("step", "p", [0.0, 0.0, i2], sample_dt=2e-3)  # from 4 ms
     net.probe_state("p", "v")
     net.probe_state("other", "v")
-    res = simulate(net, 12e-3, dtype="float64")
+    res = simulate(net, 12e-3, arithmetic="float64")
     t = res.traces["p.v"].times
     expected = lif_current_closed_form(t, v_leak, v_leak, r, TAU, [(0.0, i1), (4e-3, i2)])
     np.testing.assert_allclose(res.traces["p.v"].values, np.repeat(expected[:, None], 3, axis=1), rtol=1e-9)
@@ -366,7 +366,7 @@ def test_per_neuron_current_amplitudes():
     net.add_current("c", "p", amps)
     net.add_current("s", "p", series, sample_dt=5e-3)
     net.probe_state("p", "v")
-    res = simulate(net, 12e-3, dtype="float64")
+    res = simulate(net, 12e-3, arithmetic="float64")
     t = res.traces["p.v"].times
     for j in range(3):
         jumps = [(0.0, amps[j] + series[0, j]), (5e-3, series[1, j] - series[0, j])]
@@ -384,7 +384,7 @@ def test_current_drives_regular_firing():
     net.add_population("p", 1, LIF(tau_mem=TAU))
     net.add_current("i", "p", amp)
     net.probe_spikes("p")
-    res = simulate(net, 100e-3, dtype="float64")
+    res = simulate(net, 100e-3, arithmetic="float64")
     n_spikes = steps(100e-3) // n_star
     np.testing.assert_allclose(res.spikes["p"].times, np.arange(1, n_spikes + 1) * n_star * DT, rtol=0, atol=1e-12)
 
@@ -398,7 +398,7 @@ def test_poisson_spikes_are_delivered_after_their_delay():
     net.add_population("p", 1, LIF(tau_mem=tau, v_th=1e9))
     net.connect("q", "p", OneToOne(), weight=w, delay=DT)
     net.probe_state("p", "v")
-    res = simulate(net, 1e-3, dtype="float64")
+    res = simulate(net, 1e-3, arithmetic="float64")
     v = res.traces["p.v"].values[:, 0]
     a = math.exp(-DT / tau)
     expected = [0.0, 0.0]
@@ -420,7 +420,7 @@ def test_spike_into_if_and_coba():
     net.probe_state("if", "v")
     net.probe_state("coba", "g_exc")
     net.probe_state("coba", "g_inh")
-    res = simulate(net, 5e-3, dtype="float64")
+    res = simulate(net, 5e-3, arithmetic="float64")
     k = steps(t_spike + delay)
     v_if = res.traces["if.v"].values[:, 0]
     np.testing.assert_array_equal(v_if[:k], 0.0)
@@ -441,7 +441,7 @@ def test_constant_current_coba_exact_and_lif_euler():
     net.add_population("coba", 2, CobaLIF(tau_mem=TAU, v_leak=v_leak, r=r, v_th=1e9, t_ref=0.0))
     net.add_current("i", "coba", amp)
     net.probe_state("coba", "v")
-    res = simulate(net, 10e-3, dtype="float64")
+    res = simulate(net, 10e-3, arithmetic="float64")
     t = res.traces["coba.v"].times
     np.testing.assert_allclose(res.traces["coba.v"].values[:, 0], v_leak + r * amp * (1 - np.exp(-t / TAU)),
                                rtol=1e-9)
@@ -450,7 +450,7 @@ def test_constant_current_coba_exact_and_lif_euler():
     net.add_population("lif", 1, LIF(tau_mem=TAU, v_leak=v_leak, r=r, v_th=1e9))
     net.add_current("i", "lif", amp)
     net.probe_state("lif", "v")
-    res = simulate(net, 10e-3, dtype="float64")
+    res = simulate(net, 10e-3, arithmetic="float64")
     n = np.arange(len(res.traces["lif.v"].times))
     np.testing.assert_allclose(res.traces["lif.v"].values[:, 0], v_leak + r * amp * (1 - (1 - DT / TAU) ** n),
                                rtol=1e-9)

@@ -28,8 +28,8 @@ def _same_spikes(a, b):
 def test_loihi_engine_is_bit_identical_to_lava_fixed_pt(first):
     """100 random networks (10 per Lava run): identical spike rasters and identical u, v at every step."""
     net, names = bundle(first, PER_RUN)
-    ours = simulate(net, T, integration="loihi")
-    lava = simulate(net, T, backend="lava", integration="loihi")
+    ours = simulate(net, T, arithmetic="loihi_fixed")
+    lava = simulate(net, T, backend="lava", arithmetic="loihi_fixed")
     assert set(ours.spikes) == set(lava.spikes) and set(ours.traces) == set(lava.traces)
     for name in ours.spikes:
         assert _same_spikes(ours.spikes[name], lava.spikes[name]), name
@@ -46,8 +46,8 @@ def test_loihi_float_engine_matches_lava_floating_pt(first):
     """The same networks in float64: identical spikes; states equal to rounding (Lava sums a
     step's inputs in another order)."""
     net, names = bundle(first, PER_RUN)
-    ours = simulate(net, T, integration="loihi_float")
-    lava = simulate(net, T, backend="lava", integration="loihi_float")
+    ours = simulate(net, T, arithmetic="loihi_float")
+    lava = simulate(net, T, backend="lava", arithmetic="loihi_float")
     for name in ours.spikes:
         assert _same_spikes(ours.spikes[name], lava.spikes[name]), name
     for name in ours.traces:
@@ -68,8 +68,8 @@ def test_wrap_and_saturation_agree_with_lava():
         net.probe_spikes(p)
         net.probe_state(p, "v")
     net.probe_state("a", "i_syn")
-    ours = simulate(net, 0.01, integration="loihi")
-    lava = simulate(net, 0.01, backend="lava", integration="loihi")
+    ours = simulate(net, 0.01, arithmetic="loihi_fixed")
+    lava = simulate(net, 0.01, backend="lava", arithmetic="loihi_fixed")
     limit = 2 ** 23
     u = ours.traces["a.i_syn"].values
     v = np.vstack([ours.traces["a.v"].values.T, ours.traces["b.v"].values.T])
@@ -88,8 +88,8 @@ def test_spikes_at_time_zero_reach_their_targets_in_step_one():
     net.connect("in", "a", np.array([[1.0, 0.0], [0.0, 0.35]]))
     net.probe_spikes("a")
     net.probe_state("a", "v")
-    ours = simulate(net, 0.01, integration="loihi")
-    lava = simulate(net, 0.01, backend="lava", integration="loihi")
+    ours = simulate(net, 0.01, arithmetic="loihi_fixed")
+    lava = simulate(net, 0.01, backend="lava", arithmetic="loihi_fixed")
     # neuron 0 at step 1; neuron 1 needs both inputs: 0.35 (decayed over 4 steps, ~x0.67) + 0.35 > 0.5
     assert ours.spikes["a"].times.tolist() == pytest.approx([0.001, 0.005])
     assert ours.spikes["a"].indices.tolist() == [0, 1]
@@ -111,13 +111,13 @@ def _small():
     (lambda n: n.add_population("c", 2, LIF(reset="subtract")), "reset"),
     (lambda n: n.add_population("c", 2, LIF(v_th=[1.0, 2.0])), "v_th"),
     (lambda n: n.add_population("c", 2, LIF(tau_mem=[1e-2, 2e-2])), "tau_mem"),
-    (lambda n: n.add_current("i", "a", 1e-3), "current"),
+    (lambda n: n.add_current("i", "a", 1e-3), "amplitude"),
 ])
 def test_what_lava_cannot_express_is_refused_before_running(change, field):
     net = _small()
     change(net)
     with pytest.raises(NetworkError) as err:
-        simulate(net, 0.01, backend="lava", integration="loihi")
+        simulate(net, 0.01, backend="lava", arithmetic="loihi_fixed")
     assert err.value.field == field
 
 
@@ -125,12 +125,15 @@ def test_loihi2_hardware_config_is_selectable_and_fails_clearly_without_lava_loi
     from snnsim.backends.lava import Simulator
     net = _small()
     net.connect("in", "a", np.ones((2, 3)))
-    sim = Simulator(net, fixed_point=True, run_config="loihi2-hw")
+    sim = Simulator(net, arithmetic="loihi_fixed", run_config="loihi2-hw")
     with pytest.raises(Exception) as err:
         sim.run(0.005)
+    sim.close()
     assert isinstance(err.value, RuntimeError) and "lava-loihi" in str(err.value)
-    with pytest.raises(NetworkError):
+    with pytest.raises(NetworkError, match="lava engine: run_config: must be one of"):
         Simulator(net, run_config="loihi3")
+    with pytest.raises(NetworkError, match="lava engine: speed: is not an option of the lava engine"):
+        Simulator(net, speed=2)
 
 
 def test_compat_step_is_needed_and_only_touches_lava_classes():
@@ -166,10 +169,9 @@ def test_compat_step_is_needed_and_only_touches_lava_classes():
 
 @pytest.mark.parametrize("connections", ["dense", "sparse"])
 def test_dense_and_sparse_lava_connections_are_both_bit_identical(connections):
-    from snnsim.backends.lava import run as lava_run
     net, _ = bundle(100, 6)
-    ours = simulate(net, T, integration="loihi")
-    lava = lava_run(net, T, integration="loihi", connections=connections)
+    ours = simulate(net, T, arithmetic="loihi_fixed")
+    lava = simulate(net, T, backend="lava", arithmetic="loihi_fixed", connections=connections)
     for name in ours.spikes:
         assert _same_spikes(ours.spikes[name], lava.spikes[name]), name
     for name in ours.traces:

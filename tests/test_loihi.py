@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pytest
 
+import snnsim
+
 from snnsim import IF, LI, LIF, CubaLIF, Network, simulate
 from snnsim.errors import NetworkError
 from snnsim.loihi import WEIGHT_RANGE, float_parameters, quantize
@@ -69,7 +71,7 @@ def test_bias_only_trajectory_equals_hand_arithmetic():
     """A LIF neuron driven by its bias alone, every step against the integer reference."""
     net = one_neuron(LIF(tau_mem=10e-3, v_th=1.0, i_bias=1.6), steps=80)
     q = quantize(net).populations["n"]
-    res = simulate(net, 0.08, integration="loihi")
+    res = simulate(net, 0.08, arithmetic="loihi_fixed")
     ref = reference(q.du, q.dv, q.vth, int(q.bias[0]), [0] * 80)
     assert res.traces["n.v"].values[1:, 0].tolist() == [v for _, v, _ in ref]
     k = [i + 1 for i, (_, _, s) in enumerate(ref) if s]
@@ -90,7 +92,7 @@ def test_current_synapse_trajectory_equals_hand_arithmetic():
     inputs = [0] * 60
     for t, mi in zip(times, m):
         inputs[round(t / 1e-3) + 1 - 1] += int(mi)     # spike at step k reaches u in step k+1 (index k)
-    res = simulate(net, 0.06, integration="loihi")
+    res = simulate(net, 0.06, arithmetic="loihi_fixed")
     ref = reference(q.du, q.dv, q.vth, int(q.bias[0]), inputs, v=int(q.v0[0]))
     assert res.traces["n.i_syn"].values[1:, 0].tolist() == [u for u, _, _ in ref]
     assert res.traces["n.v"].values[1:, 0].tolist() == [v for _, v, _ in ref]
@@ -167,8 +169,8 @@ def test_loihi_float_lif_equals_the_euler_clock_engine():
     net.connect("a", "a", rng.normal(0.0, 0.2, (40, 40)))
     net.probe_spikes("a")
     net.probe_state("a", "v")
-    ref = simulate(net, 0.2, integration="euler", dtype="float64")
-    got = simulate(net, 0.2, integration="loihi_float")
+    ref = simulate(net, 0.2, integration="euler", arithmetic="float64")
+    got = simulate(net, 0.2, arithmetic="loihi_float")
     assert len(ref.spikes["a"]) > 50
     np.testing.assert_array_equal(got.spikes["a"].times, ref.spikes["a"].times)
     np.testing.assert_array_equal(got.spikes["a"].indices, ref.spikes["a"].indices)
@@ -183,8 +185,8 @@ def test_quantised_network_tracks_the_float_network():
     net.add_population("a", 100, CubaLIF(tau_mem=20e-3, tau_syn=5e-3, v_th=1.0))
     net.connect("in", "a", rng.normal(1.0, 0.5, (100, 50)) * 4)
     net.probe_spikes("a")
-    fixed = simulate(net, 0.5, integration="loihi")
-    flt = simulate(net, 0.5, integration="loihi_float")
+    fixed = simulate(net, 0.5, arithmetic="loihi_fixed")
+    flt = simulate(net, 0.5, arithmetic="loihi_float")
     n_fixed, n_float = len(fixed.spikes["a"]), len(flt.spikes["a"])
     assert n_float > 500 and abs(n_fixed - n_float) / n_float < 0.03
 
@@ -196,18 +198,27 @@ def test_readout_never_fires_and_keeps_its_trace():
     net.connect("in", "out", np.full((3, 5), 0.5))
     net.probe_state("out", "v")
     lnet = quantize(net)
-    res = simulate(net, 0.1, integration="loihi")
+    res = simulate(net, 0.1, arithmetic="loihi_fixed")
     v = res.traces["out.v"].values
     assert lnet.populations["out"].readout and v.max() > 0
     assert v.max() < lnet.populations["out"].vth * 64    # never reaches the (largest) threshold
 
 
-def test_other_engines_refuse_the_loihi_integrations():
+def test_other_engines_refuse_the_loihi_arithmetics():
     net = one_neuron(LIF())
     from snnsim.backends.torch import TorchNetwork
     with pytest.raises(NetworkError) as err:
         TorchNetwork(net, integration="loihi")
     assert err.value.field == "integration"
-    with pytest.raises(NetworkError) as err:
-        simulate(net, 0.01, backend="event", integration="loihi_float")
-    assert err.value.field == "integration"
+    for backend in ("event", "torch"):
+        with pytest.raises(NetworkError, match=f"the {backend} engine computes in .*engines that do: .*cpu.*lava") as err:
+            simulate(net, 0.01, backend=backend, arithmetic="loihi_float")
+        assert err.value.field == "arithmetic"
+    with pytest.warns(DeprecationWarning, match="integration='loihi_float' is deprecated"):
+        with pytest.raises(NetworkError) as err:
+            simulate(net, 0.01, backend="event", integration="loihi_float")
+    assert err.value.field == "arithmetic"
+    with pytest.raises(NetworkError, match="'loihi' is an arithmetic, not a physics scheme"):
+        snnsim.Network(integration="loihi")
+
+

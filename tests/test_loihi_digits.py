@@ -26,8 +26,8 @@ def test_quantised_digits_network_in_lava_fixed_pt_is_within_one_point(trained):
     """All 360 test samples, 40 copies of the network per Lava run."""
     figures, net = trained
     x, y = load_digits_task(0).test
-    lava = engine_scores(net, ENC, x, "max", _generator(0, 2**32), backend="lava", integration="loihi", copies=40)
-    ours = engine_scores(net, ENC, x, "max", _generator(0, 2**32), integration="loihi", copies=40)
+    lava = engine_scores(net, ENC, x, "max", _generator(0, 2**32), backend="lava", arithmetic="loihi_fixed", copies=40)
+    ours = engine_scores(net, ENC, x, "max", _generator(0, 2**32), arithmetic="loihi_fixed", copies=40)
     lava_accuracy = float((lava.argmax(1) == y).mean())
     assert figures["test_accuracy"] >= 0.95
     assert lava_accuracy >= figures["test_accuracy"] - 0.01, (lava_accuracy, figures["test_accuracy"])
@@ -54,7 +54,7 @@ def test_netx_file_of_the_trained_network_runs_in_lava_dl_like_our_engine(traine
     path = str(tmp_path / "digits.net")
     write_netx(big, path)
     steps = ENC.steps
-    ours = simulate(big, steps * net.dt, integration="loihi")
+    ours = simulate(big, steps * net.dt, arithmetic="loihi_fixed")
     raster = np.zeros((steps + 1, copies * 64), np.int64)
     raster[k, b * 64 + i] = 1
     got = run_netx(path, raster, steps)

@@ -2,7 +2,7 @@
 
 The layout is checked against :func:`snnsim.loihi.quantize`; the files are then loaded with
 lava-dl's ``netx.hdf5.Network``, run in Lava's ``fixed_pt`` simulator on the same input
-spikes, and must give the spikes and voltages of ``simulate(..., integration="loihi")``
+spikes, and must give the spikes and voltages of ``simulate(..., arithmetic="loihi_fixed")``
 exactly. lava-dl is installed by scripts/setup.sh; only those parts skip without it.
 """
 
@@ -198,7 +198,7 @@ def test_lava_dl_run_is_identical_to_the_loihi_engine(tmp_path, seeds, which):
     path = str(tmp_path / "net.h5")
     write_netx(net, path)
     lava = _run_netx(path, raster, T)
-    ours = simulate(net, T * DT, integration="loihi")
+    ours = simulate(net, T * DT, arithmetic="loihi_fixed")
     for i, pop in enumerate(("h", "o")):
         size = net.populations[pop].size
         mine = _raster(ours.spikes[pop], size, T)

@@ -157,8 +157,8 @@ def assert_same_network(n1: Network, n2: Network):
 
 
 def assert_same_run(n1: Network, n2: Network, duration=0.05):
-    r1 = snnsim.simulate(n1, duration, dtype="float64")
-    r2 = snnsim.simulate(n2, duration, dtype="float64")
+    r1 = snnsim.simulate(n1, duration, arithmetic="float64")
+    r2 = snnsim.simulate(n2, duration, arithmetic="float64")
     assert r1.spike_counts == r2.spike_counts
     for k in r1.spikes:
         assert np.array_equal(r1.spikes[k].times, r2.spikes[k].times), k
@@ -319,8 +319,8 @@ def test_without_snnsim_metadata_the_nir_fields_alone_give_the_same_dynamics():
         for probe in net.probes.values():
             if isinstance(probe, StateProbe):
                 back.probe_state(probe.target, probe.variable, probe.neurons, probe.every, name=probe.name)
-        r1 = snnsim.simulate(net, 0.05, dtype="float64")
-        r2 = snnsim.simulate(back, 0.05, dtype="float64")
+        r1 = snnsim.simulate(net, 0.05, arithmetic="float64")
+        r2 = snnsim.simulate(back, 0.05, arithmetic="float64")
         for pop in net.populations:
             if pop in r1.spikes:
                 assert np.array_equal(r1.spikes[pop].times, r2.spikes[pop].times), (build, pop)
@@ -373,7 +373,7 @@ def _spike_source_from(net, name, x, dt):
 
 def _ours(net, T, lag):
     net.integration = "euler"
-    return snnsim.simulate(net, (T + lag) * net.dt, dtype="float64")
+    return snnsim.simulate(net, (T + lag) * net.dt, arithmetic="float64")
 
 
 def _spike_steps(res, pop, lag, T):
@@ -469,7 +469,7 @@ def test_ours_to_nir_to_norse_if_match_at_unit_dt():
     caches, states = _norse_run(norse.from_nir(to_nir(net, dt, "euler"), dt=dt), x)
     net.probe_state("f", "v", name="f.v")
     net.probe_spikes("f")
-    res = snnsim.simulate(net, (T + 1) * dt, dtype="float64")
+    res = snnsim.simulate(net, (T + 1) * dt, arithmetic="float64")
     steps = np.rint(res.spikes["f"].times / dt).astype(int) - 1
     ours = sorted((int(k), int(j)) for k, j in zip(steps, res.spikes["f"].indices) if k < T)
     assert len(ours) > 5 and ours == _norse_spikes(caches, "f")
@@ -504,7 +504,7 @@ def test_norse_to_nir_graph_imports_runs_and_matches_norse_forward():
     li_name = next(n for n, p in net.populations.items() if isinstance(p.model, LI))
     net.probe_state(lif_name, "v", name="lif.v")
     assert li_name + ".v" in net.probes               # the graph's Output became a probe of the readout
-    res = snnsim.simulate(net, (T + 2) * DT, dtype="float64")
+    res = snnsim.simulate(net, (T + 2) * DT, arithmetic="float64")
     v_lif, v_li = [], []
     state = None
     with torch.no_grad():
@@ -535,7 +535,7 @@ def test_norse_lifcell_export_imports_as_cubalif():
     (name, pop), = net.populations.items()
     assert isinstance(pop.model, CubaLIF) and pop.model.tau_syn == pytest.approx(5e-3)
     net.probe_state(name, "v", name="v")
-    res = snnsim.simulate(net, (T + 2) * DT, dtype="float64")
+    res = snnsim.simulate(net, (T + 2) * DT, arithmetic="float64")
     g2 = norse.to_nir(model, torch.zeros(1, 3), dt=1.0)
     g2.nodes["input"] = nir.Input(np.array([3]))
     _, states = _norse_run(norse.from_nir(g2, dt=DT), x)

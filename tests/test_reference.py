@@ -72,7 +72,7 @@ def random_network(seed: int, integration: str, models=MODELS) -> Network:
 
 def assert_same(net, duration, dtype):
     expected_spikes, expected_traces = reference_simulate(net, duration, dtype=dtype)
-    res = snnsim.simulate(net, duration, dtype=np.dtype(dtype).name)
+    res = snnsim.simulate(net, duration, arithmetic=np.dtype(dtype).name)
     total = 0
     for name, (times, idx) in expected_spikes.items():
         if name not in res.spikes:

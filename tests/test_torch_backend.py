@@ -60,7 +60,7 @@ def test_torch_forward_equals_the_cpu_engine(integration, recurrent, refractory)
     spikes[k, 0, i] = 1
     del net.sources["in"]
     net.add_spike_source("in", 12, k * net.dt, i)
-    engine = simulate(net, T * net.dt, dtype="float64", progress=False)
+    engine = simulate(net, T * net.dt, arithmetic="float64", progress=False)
     model = TorchNetwork(net, dtype="float64")
     out = model({"in": torch.as_tensor(spikes)})
     fired = 0
@@ -115,7 +115,7 @@ def test_weights_and_learned_parameters_go_back_into_the_network():
     k, i = np.nonzero(x[:, 0].numpy())
     del trained.sources["in"]
     trained.add_spike_source("in", 12, k * trained.dt, i)
-    res = simulate(trained, T * trained.dt, dtype="float64", progress=False)
+    res = simulate(trained, T * trained.dt, arithmetic="float64", progress=False)
     again = model({"in": x[:, :1]})
     for name in trained.populations:
         np.testing.assert_allclose(again.v[name][:, 0].detach().numpy(), res.traces[f"{name}.v"].values[1:],
@@ -209,7 +209,7 @@ def test_injected_currents_of_the_description_drive_the_torch_forward_as_the_eng
         net.probe_state(name, "v")
         net.probe_spikes(name)
     T = 50
-    engine = simulate(net, T * net.dt, dtype="float64", progress=False)
+    engine = simulate(net, T * net.dt, arithmetic="float64", progress=False)
     out = TorchNetwork(net, dtype="float64")({"in": torch.zeros(T, 1, 3, dtype=torch.float64)})
     fired = 0
     for name in net.populations:
@@ -234,7 +234,7 @@ def test_sources_the_description_defines_are_drawn_as_the_engine_draws_them():
     net.probe_state("h", "v")
     net.probe_spikes("h")
     T = 40
-    engine = simulate(net, T * net.dt, dtype="float64", progress=False)
+    engine = simulate(net, T * net.dt, arithmetic="float64", progress=False)
     out = TorchNetwork(net, dtype="float64")(steps=T)
     np.testing.assert_allclose(out.v["h"][:, 0].detach().numpy(), engine.traces["h.v"].values[1:], rtol=0, atol=1e-12)
     assert int(out.spikes["h"].sum()) == len(engine.spikes["h"]) > 5

@@ -200,7 +200,7 @@ def test_float64_trained_digits_network_gives_the_same_class_on_the_cpu_engine()
     enc = Encoding("poisson", 30, 500.0)
     x = np.concatenate([data.test[0], data.val[0]])
     ours = torch_scores(model, enc, x, "max", _generator(9))
-    engine = engine_scores(trained, enc, x, "max", _generator(9), dtype="float64")
+    engine = engine_scores(trained, enc, x, "max", _generator(9), arithmetic="float64")
     np.testing.assert_array_equal(ours.argmax(1), engine.argmax(1))
     np.testing.assert_allclose(ours, engine, rtol=0, atol=1e-9)
 

@@ -369,11 +369,18 @@ def test_unknown_integration():
     expect(lambda: simulate(net, 1e-3, integration="rk4"), "integration", "'rk4'")
 
 
-@pytest.mark.parametrize("dtype", ["float16", "int32", "double precision", np.int64])
-def test_unknown_dtype(dtype):
+@pytest.mark.parametrize("arithmetic", ["float16", "int32", "double precision", "loihi"])
+def test_unknown_arithmetic(arithmetic):
     net = base_net()
-    expect(lambda: simulate(net, 1e-3, dtype=dtype), "dtype", str(np.dtype(dtype).name if not isinstance(dtype, str)
-                                                                  else dtype))
+    expect(lambda: simulate(net, 1e-3, arithmetic=arithmetic), "arithmetic", repr(arithmetic))
+
+
+def test_the_old_dtype_spelling_still_works_with_a_deprecation():
+    net = base_net()
+    with pytest.warns(DeprecationWarning, match="dtype= is deprecated"):
+        res = simulate(net, 1e-3, dtype=np.float64)
+    assert res.arithmetic == "float64"
+    expect(lambda: simulate(net, 1e-3, dtype="float16"), "arithmetic", "'float16'")
 
 
 def test_unknown_backend():
@@ -530,23 +537,42 @@ def _valid_net():
     return net
 
 
+def put(part, field, index, value):
+    """Corrupt one entry of a part's array: the description's arrays are read-only, so by assignment."""
+    arr = np.array(getattr(part, field))
+    arr[index] = value
+    setattr(part, field, arr)
+
+
+def test_the_description_arrays_cannot_be_edited_in_place():
+    net = _valid_net()
+    with pytest.raises(ValueError, match="read-only"):
+        net.projections["qp"].weights[0] = 2.0
+    with pytest.raises(ValueError, match="read-only"):
+        net.sources["q"].rate[0] = 1.0
+    user = np.ones(net.projections["qp"].n_synapses)
+    net.projections["qp"].weights = user            # assigning stores a private read-only copy
+    user[0] = 5.0
+    assert net.projections["qp"].weights[0] == 1.0 and user.flags.writeable
+
+
 def test_validate_accepts_valid_network():
     net = _valid_net()
     assert net.validate() is net
 
 
 @pytest.mark.parametrize("corrupt,field,text", [
-    (lambda n: n.projections["qp"].weights.__setitem__(0, np.nan), "weight", "nan"),
-    (lambda n: n.projections["qp"].weights.__setitem__(3, np.inf), "weight", "inf"),
-    (lambda n: n.projections["qp"].indices.__setitem__(0, 10 ** 6), "indices", "1000000"),
-    (lambda n: n.projections["qp"].indices.__setitem__(0, -1), "indices", "-1"),
+    (lambda n: put(n.projections["qp"], "weights", 0, np.nan), "weight", "nan"),
+    (lambda n: put(n.projections["qp"], "weights", 3, np.inf), "weight", "inf"),
+    (lambda n: put(n.projections["qp"], "indices", 0, 10 ** 6), "indices", "1000000"),
+    (lambda n: put(n.projections["qp"], "indices", 0, -1), "indices", "-1"),
     (lambda n: setattr(n.projections["qp"], "weights", np.ones(3)), "weight", "(3,)"),
-    (lambda n: n.projections["qp"].delays.__setitem__(2, -1.0), "delay", "-1.0"),
+    (lambda n: put(n.projections["qp"], "delays", 2, -1.0), "delay", "-1.0"),
     (lambda n: setattr(n.projections["sp"], "delays", np.nan), "delay", "nan"),
     (lambda n: setattr(n.projections["sp"], "target", "exc"), "target", "'exc'"),
     (lambda n: setattr(n.projections["sp"], "post", "s"), "post", "'s'"),
     (lambda n: setattr(n.projections["sp"], "pre", "gone"), "pre", "'gone'"),
-    (lambda n: n.projections["qp"].indptr.__setitem__(2, 999), "indptr", ""),
+    (lambda n: put(n.projections["qp"], "indptr", 2, 999), "indptr", ""),
 ])
 def test_validate_catches_corrupted_projection(corrupt, field, text):
     net = _valid_net()
@@ -556,12 +582,12 @@ def test_validate_catches_corrupted_projection(corrupt, field, text):
 
 
 @pytest.mark.parametrize("corrupt,field,text", [
-    (lambda n: n.sources["q"].rate.__setitem__(1, -3.0), "rate", "-3.0"),
-    (lambda n: n.sources["q"].rate.__setitem__(1, np.nan), "rate", "nan"),
-    (lambda n: n.sources["s"].times.__setitem__(0, -1.0), "times", "-1.0"),
-    (lambda n: n.sources["s"].indices.__setitem__(1, 4), "indices", "4"),
-    (lambda n: n.currents["i"].amplitude.__setitem__(0, np.nan), "amplitude", "nan"),
-    (lambda n: n.probes["p.v"].neurons.__setitem__(1, 5), "neurons", "5"),
+    (lambda n: put(n.sources["q"], "rate", 1, -3.0), "rate", "-3.0"),
+    (lambda n: put(n.sources["q"], "rate", 1, np.nan), "rate", "nan"),
+    (lambda n: put(n.sources["s"], "times", 0, -1.0), "times", "-1.0"),
+    (lambda n: put(n.sources["s"], "indices", 1, 4), "indices", "4"),
+    (lambda n: put(n.currents["i"], "amplitude", 0, np.nan), "amplitude", "nan"),
+    (lambda n: put(n.probes["p.v"], "neurons", 1, 5), "neurons", "5"),
     (lambda n: setattr(n.populations["p"], "initial", {"v": np.nan}), "initial['v']", "nan"),
     (lambda n: setattr(n, "dt", -1.0), "dt", "-1.0"),
     (lambda n: setattr(n, "integration", "rk4"), "integration", "'rk4'"),
@@ -572,13 +598,13 @@ def test_validate_catches_corrupted_parts(corrupt, field, text):
     expect(net.validate, field, text)
 
 
-@pytest.mark.parametrize("dtype", [None, object(), "float16", "int32"])
-def test_unknown_dtype_is_rejected(dtype):
+@pytest.mark.parametrize("arithmetic", [object(), "float16", "int32", 32])
+def test_unknown_arithmetic_is_rejected(arithmetic):
     net = Network()
     net.add_population("p", 2, LIF())
     with pytest.raises(NetworkError) as err:
-        snnsim.simulate(net, 1e-3, dtype=dtype)
-    assert err.value.field == "dtype"
+        snnsim.simulate(net, 1e-3, arithmetic=arithmetic)
+    assert err.value.field == "arithmetic"
 
 
 @pytest.mark.parametrize("call,field,text", [

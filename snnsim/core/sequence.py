@@ -101,11 +101,11 @@ class _LayerFunction(torch.autograd.Function):
         ctx.dyn = dyn
         ctx.save_for_backward(Z, V, I, VPRE, iext, w_rec, v0, i0, a, c, ds, gext, v_th, v_reset)
         ctx.shapes = [t.shape for t in (a, drive, c, ds, gext, v_th, v_reset)]
-        ctx.mark_non_differentiable(VPRE)
-        return Z, V, VPRE
+        ctx.mark_non_differentiable(VPRE, I)
+        return Z, V, VPRE, I
 
     @staticmethod
-    def backward(ctx, gZ, gV, _gVPRE):
+    def backward(ctx, gZ, gV, _gVPRE, _gI):
         from snnsim.kernels.training import layer_backward
         Z, V, I, VPRE, iext, w_rec, v0, i0, a, c, ds, gext, v_th, v_reset = ctx.saved_tensors
         dyn = ctx.dyn
@@ -146,9 +146,11 @@ class _LayerFunction(torch.autograd.Function):
 
 def lif_sequence(X: torch.Tensor, coef: Coefficients, dyn: Dynamics, state: State, *,
                  w_rec: Optional[torch.Tensor] = None, iext: Optional[torch.Tensor] = None,
-                 ref_steps: Optional[torch.Tensor] = None, fused: Optional[bool] = None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run a layer for ``T`` steps. Returns spikes ``Z`` and membrane ``V`` after each step, ``(T, B, N)``.
+                 ref_steps: Optional[torch.Tensor] = None, fused: Optional[bool] = None,
+                 return_state: bool = False):
+    """Run a layer for ``T`` steps. Returns spikes ``Z`` and membrane ``V`` after each step, ``(T, B, N)``;
+    with ``return_state`` also the synaptic current ``I`` after each step and the final :class:`State`
+    (to continue with the next ``T`` steps).
 
     ``X``: feed-forward input arriving at the end of each step ``(T, B, N)``; ``w_rec``: recurrent
     weights ``(N, N)`` (post, pre) with a one-step delay; ``iext``: injected current ``(T, B, N)``;
@@ -161,9 +163,12 @@ def lif_sequence(X: torch.Tensor, coef: Coefficients, dyn: Dynamics, state: Stat
     if fused:
         if refractory:
             raise ValueError("the fused layer has no refractoriness; use fused=False")
-        Z, V, _ = _LayerFunction.apply(X, iext, w_rec, state.v, state.i, *coef, dyn)
+        Z, V, _, I = _LayerFunction.apply(X, iext, w_rec, state.v, state.i, *coef, dyn)
+        if return_state:
+            end = State(V[-1], I[-1]) if len(X) else state
+            return Z, V, I, end
         return Z, V
-    zs, vs = [], []
+    zs, vs, is_ = [], [], []
     z = None
     for k in range(X.shape[0]):
         x = X[k]
@@ -172,7 +177,12 @@ def lif_sequence(X: torch.Tensor, coef: Coefficients, dyn: Dynamics, state: Stat
         z, _, state = lif_step(state, x, coef, dyn, None if iext is None else iext[k], ref_steps)
         zs.append(z)
         vs.append(state.v)
-    return torch.stack(zs), torch.stack(vs)
+        is_.append(state.i)
+    empty = X[:0]
+    Z, V = (torch.stack(zs), torch.stack(vs)) if zs else (empty, empty)
+    if return_state:
+        return Z, V, (torch.stack(is_) if is_ else empty), state
+    return Z, V
 
 
 class _SparseProjection(torch.autograd.Function):

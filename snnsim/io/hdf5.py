@@ -39,6 +39,9 @@ from snnsim.results import Results, SpikeTrains, Trace
 __all__ = ["save_network", "load_network", "save_results", "load_results", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+#: the version each format writes, and the versions it reads. Results 2: per-object counts
+#: (``counts``), ``arithmetic`` instead of ``dtype``; a version-1 results file is still read.
+VERSIONS = {"snnsim.network": (1, (1,)), "snnsim.results": (2, (1, 2)), "snnsim.snapshot": (1, (1,))}
 NETWORK_FORMAT = "snnsim.network"
 RESULTS_FORMAT = "snnsim.results"
 
@@ -104,9 +107,9 @@ def _scalar_map(parent: h5py.Group, name: str, values: dict) -> None:
         group.attrs[k] = v
 
 
-def _write_header(f: h5py.File, fmt: str) -> None:
+def _write_header(f: h5py.Group, fmt: str) -> None:
     f.attrs["format"] = fmt
-    f.attrs["format_version"] = FORMAT_VERSION
+    f.attrs["format_version"] = VERSIONS[fmt][0]
     f.attrs["snnsim_version"] = snnsim.__version__
 
 
@@ -164,7 +167,7 @@ def _write_projection(g: h5py.Group, proj: Projection, weight_unit: str) -> None
         _data(g, "delays", np.asarray(proj.delays, dtype=np.float64), "s")
 
 
-def _write_network(f: h5py.File, net: Network) -> None:
+def _write_network(f: h5py.Group, net: Network) -> None:
     _write_header(f, NETWORK_FORMAT)
     f.attrs.update(dt=net.dt, integration=net.integration, seed=net.seed, name=str(net.name))
     groups = {name: f.create_group(name) for name in _NETWORK_GROUPS}
@@ -200,15 +203,20 @@ def save_network(network: Network, path) -> None:
     _write_atomic(path, lambda f: _write_network(f, network))
 
 
-def _write_results(f: h5py.File, res: Results) -> None:
+def _write_results(f: h5py.Group, res: Results) -> None:
     _write_header(f, RESULTS_FORMAT)
-    f.attrs.update(backend=res.backend, dt=float(res.dt), integration=res.integration, dtype=str(res.dtype),
+    f.attrs.update(backend=res.backend, dt=float(res.dt), integration=res.integration, arithmetic=str(res.arithmetic),
                    t_start=float(res.t_start), duration=float(res.duration))
     f.attrs["neuron_populations"] = np.array(list(res.neuron_populations), dtype=h5py.string_dtype())
     f.attrs["spiking_populations"] = np.array(list(res.spiking_populations), dtype=h5py.string_dtype())
     _scalar_map(f, "sizes", {k: int(v) for k, v in res.sizes.items()})
-    _scalar_map(f, "spike_counts", {k: int(v) for k, v in res.spike_counts.items()})
+    counts = f.create_group("counts")
+    for kind, members in res.counts.items():
+        group = counts.create_group(kind)
+        for i, (name, values) in enumerate(members.items()):
+            _member(group, name, i, **{k: int(v) for k, v in values.items()})
     _scalar_map(f, "counters", res.counters)
+    _scalar_map(f, "engine_counters", res.engine_counters)
     spikes = f.create_group("spikes")
     for i, (name, trains) in enumerate(res.spikes.items()):
         g = _member(spikes, name, i, size=int(trains.size))
@@ -337,8 +345,9 @@ def _check_header(r: _Reader, fmt: str) -> None:
     if not isinstance(found, str) or found != fmt:
         raise r.error("/@format", f"is {found!r}, expected {fmt!r}")
     version = r.attr(r.f, "format_version", int)
-    if version != FORMAT_VERSION:
-        raise r.error("/@format_version", f"unsupported version {version} (this snnsim reads {FORMAT_VERSION})")
+    readable = VERSIONS[fmt][1]
+    if version not in readable:
+        raise r.error("/@format_version", f"unsupported version {version} (this snnsim reads {list(readable)})")
 
 
 def _read_model(r: _Reader, g: h5py.Group):
@@ -404,7 +413,14 @@ def _read_probe(r: _Reader, net: Network, name: str, g: h5py.Group) -> None:
 
 def _build_network(r: _Reader) -> Network:
     f = r.f
-    net = Network(dt=r.attr(f, "dt", float), integration=r.attr(f, "integration", str),
+    integration = r.attr(f, "integration", str)
+    if integration in ("loihi", "loihi_float"):  # written before the arithmetic became a run option
+        import warnings
+        warnings.warn(f"{r.path}: integration {integration!r} is an arithmetic now; the network is read with the "
+                      f"physics 'exact' (what the Loihi mapping used); run it with arithmetic="
+                      f"{'loihi_fixed' if integration == 'loihi' else 'loihi_float'!r}", DeprecationWarning)
+        integration = "exact"
+    net = Network(dt=r.attr(f, "dt", float), integration=integration,
                   seed=r.attr(f, "seed", int), name=r.attr(f, "name", str))
     for name, g in r.members(f, "populations"):
         net.add_population(name, r.attr(g, "size", int), _read_model(r, g), _read_initial(r, g))
@@ -433,12 +449,27 @@ def _build_results(r: _Reader) -> Results:
     neuron_pops = f.attrs.get("neuron_populations")
     if neuron_pops is None:
         raise r.error("/@neuron_populations", "missing attribute")
+    version = r.attr(f, "format_version", int)
     res = Results(r.attr(f, "backend", str), r.attr(f, "dt", float), r.attr(f, "integration", str),
-                  r.attr(f, "dtype", str), r.attr(f, "t_start", float), r.attr(f, "duration", float),
-                  r.scalar_map(f, "sizes"), neuron_populations=tuple(str(n) for n in np.atleast_1d(neuron_pops)),
+                  r.attr(f, "arithmetic" if version >= 2 else "dtype", str), r.attr(f, "t_start", float),
+                  r.attr(f, "duration", float), r.scalar_map(f, "sizes"),
+                  neuron_populations=tuple(str(n) for n in np.atleast_1d(neuron_pops)),
                   spiking_populations=tuple(str(n) for n in np.atleast_1d(f.attrs.get("spiking_populations", []))))
-    res.spike_counts = r.scalar_map(f, "spike_counts")
     res.counters = r.scalar_map(f, "counters")
+    if version >= 2:
+        counts = r.group(f, "counts")
+        for kind, names in (("populations", ("neuron_updates", "spikes")), ("projections", ("syn_events",)),
+                            ("sources", ("spikes",))):
+            res.counts[kind] = {name: {key: r.attr(g, key, int) for key in names}
+                                for name, g in r.members(counts, kind)}
+        res.engine_counters = r.scalar_map(f, "engine_counters")
+    else:  # version 1 kept spikes per group only (and no per-projection events)
+        steps = int(res.counters.get("steps", 0))
+        for name, n in r.scalar_map(f, "spike_counts").items():
+            if name in res.neuron_populations:
+                res.counts["populations"][name] = {"neuron_updates": steps * int(res.sizes[name]), "spikes": int(n)}
+            else:
+                res.counts["sources"][name] = {"spikes": int(n)}
     for name, g in r.members(f, "spikes"):
         res.spikes[name] = SpikeTrains(r.data(g, "times", ndim=(1,)), r.data(g, "indices", "i", ndim=(1,)),
                                        r.attr(g, "size", int))

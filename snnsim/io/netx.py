@@ -1,7 +1,7 @@
 """Export to lava-dl's netx HDF5 format: a feed-forward chain of Loihi CUBA LIF layers.
 
 :func:`write_netx` maps the network with :func:`snnsim.loihi.quantize` (the same registers
-that ``integration="loihi"`` runs) and writes the layout that lava-dl's loader
+that ``arithmetic="loihi_fixed"`` runs) and writes the layout that lava-dl's loader
 (``lava.lib.dl.netx.hdf5.Network``, lava-dl 0.6.0) reads::
 
     layer/0/type   "input"           layer/0/shape  [n_in]
@@ -183,13 +183,13 @@ def netx_layers(network: Network, dt: float | None = None):
     network.validate()
     source, chain = netx_chain(network)
     lnet = loihi.quantize(network, dt)
-    from snnsim.backends import lowering
+    from snnsim.plan import delay_steps
 
     layers = []
     pre = source
     for proj_name, pop_name in chain:
         proj = network.projections[proj_name]
-        steps = lowering.delay_steps(proj, lnet.dt)
+        steps = delay_steps(proj, lnet.dt)
         if len(steps) and (steps != 1).any():
             raise NetworkError(proj.where, "delay", f"netx export writes one-step (Dense) connections; this "
                                f"projection has a delay of {int(steps[steps != 1][0])} steps of dt={lnet.dt!r} s")
@@ -233,7 +233,7 @@ def write_netx(network: Network, path, dt: float | None = None) -> loihi.LoihiNe
 
     ``dt`` (s): the step the registers are computed for (default ``network.dt``). The file
     runs in lava-dl's ``netx.hdf5.Network`` with the same integer registers as
-    ``simulate(network, ..., integration="loihi")``; what cannot be carried exactly raises
+    ``simulate(network, ..., arithmetic="loihi_fixed")``; what cannot be carried exactly raises
     :class:`NetworkError` before anything is written (see the module docstring).
     """
     path = check_writable(path)

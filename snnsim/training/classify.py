@@ -74,10 +74,11 @@ def torch_scores(model, enc: Encoding, x, decoder: str, generator, readout: str 
 
 
 def engine_scores(network: Network, enc: Encoding, x, decoder: str, generator, *, readout: str = "output",
-                  backend: str = "cpu", dtype: str = "float32", batch_size: int = 256,
-                  integration: str | None = None, copies: int = 1) -> np.ndarray:
+                  backend: str = "cpu", arithmetic: str | None = None, batch_size: int = 256,
+                  copies: int = 1, dtype: str | None = None, integration: str | None = None) -> np.ndarray:
     """Class scores from running each sample on a simulation engine (the same inputs as
-    :func:`torch_scores` with an identically seeded ``generator``).
+    :func:`torch_scores` with an identically seeded ``generator``), in ``arithmetic`` (default
+    the engine's; ``dtype`` and ``integration="loihi"`` are the deprecated spellings).
 
     ``copies > 1`` runs that many samples at once, as disconnected copies of the network
     in one run (:func:`snnsim.replicate.replicate`): one start-up per ``copies`` samples,
@@ -87,9 +88,12 @@ def engine_scores(network: Network, enc: Encoding, x, decoder: str, generator, *
 
     fn, which = DECODERS[decoder]
     dt = network.dt
+    run = {"backend": backend, "arithmetic": arithmetic}
+    for key, value in (("dtype", dtype), ("integration", integration)):
+        if value is not None:
+            run[key] = value   # mapped (with a DeprecationWarning) by the engine's options
     if copies > 1:
-        return _replicated_scores(network, enc, x, fn, which, generator, readout, backend, dtype, batch_size,
-                                  integration, copies)
+        return _replicated_scores(network, enc, x, fn, which, generator, readout, run, batch_size, copies)
     scores = []
     for lo in range(0, len(x), batch_size):
         kwargs = encode(enc, x[lo:lo + batch_size], dt, generator, torch.float64)
@@ -106,19 +110,18 @@ def engine_scores(network: Network, enc: Encoding, x, decoder: str, generator, *
             else:
                 amp = kwargs["currents"]["input"][0, b].numpy()
                 net.add_current("encoded", "input", amp)
-            scores.append(_decoded(net, enc, fn, which, readout, 1, backend, dtype, integration)[0])
+            scores.append(_decoded(net, enc, fn, which, readout, 1, run)[0])
     return np.stack(scores)
 
 
-def _decoded(net: Network, enc: Encoding, fn, which: str, readout: str, copies: int, backend: str, dtype: str,
-             integration) -> np.ndarray:
+def _decoded(net: Network, enc: Encoding, fn, which: str, readout: str, copies: int, run: dict) -> np.ndarray:
     """Record the readout, run ``net`` for one sample's steps and decode: ``(copies, n_out)`` scores."""
     from snnsim.simulate import simulate
     if which == "v":
         net.probe_state(readout, "v")
     else:
         net.probe_spikes(readout)
-    res = simulate(net, enc.steps * net.dt, backend=backend, dtype=dtype, progress=False, integration=integration)
+    res = simulate(net, enc.steps * net.dt, progress=False, **run)
     n_out = net.populations[readout].size // copies
     if which == "v":
         v = res.traces[f"{readout}.v"].values[1:]   # drop t = 0: one sample per step end
@@ -126,8 +129,7 @@ def _decoded(net: Network, enc: Encoding, fn, which: str, readout: str, copies: 
     return res.spikes[readout].counts().astype(np.float64).reshape(copies, n_out)
 
 
-def _replicated_scores(network, enc, x, fn, which, generator, readout, backend, dtype, batch_size, integration,
-                       copies):
+def _replicated_scores(network, enc, x, fn, which, generator, readout, run, batch_size, copies):
     from snnsim.replicate import replicate
     if "input" not in network.sources:
         raise NetworkError("classifier", "copies", "running copies side by side needs a spike-coded 'input'")
@@ -142,5 +144,5 @@ def _replicated_scores(network, enc, x, fn, which, generator, readout, backend, 
             k, j, i = np.nonzero(chunk)
             del net.sources["input"]
             net.add_spike_source("input", b * n_in, k * dt, j * n_in + i)
-            scores.append(_decoded(net, enc, fn, which, readout, b, backend, dtype, integration))
+            scores.append(_decoded(net, enc, fn, which, readout, b, run))
     return np.concatenate(scores)

@@ -105,7 +105,7 @@ def train_task(spec: TaskSpec, *, checkpoint=None, resume: bool = False, out=Non
         n = min(check_engine, len(y_test))
         ours = torch_scores(model, enc, x_test[:n], spec.decoder, _generator(spec.seed, 2**32)).argmax(1)
         engine = engine_scores(trained, enc, x_test[:n], spec.decoder, _generator(spec.seed, 2**32),
-                               dtype=spec.dtype).argmax(1)
+                               arithmetic=spec.dtype).argmax(1)
         figures.update(engine_samples=n, engine_agreement=float((engine == ours).mean()),
                        engine_test_accuracy=float((engine == y_test[:n]).mean()))
     if out:

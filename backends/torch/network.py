@@ -28,10 +28,10 @@ from snnsim.discretize import has_synaptic_current, linear_coefficients
 from snnsim.errors import NetworkError
 from snnsim.models import IF, CobaLIF
 from snnsim.network import Network, check_dt, check_integration
+from snnsim.plan import delay_steps, sampled
 
-from . import lowering
+from ..common import source_raster
 
-NAME = "torch"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -44,8 +44,8 @@ class Outputs(NamedTuple):
 
 def _steps(proj, dt: float) -> int:
     """The projection's delay as one whole number of steps, or an error (a delay per synapse
-    that differs, or one below a step: :func:`lowering.delay_steps`)."""
-    steps = lowering.delay_steps(proj, dt)
+    that differs, or one below a step: :func:`snnsim.plan.delay_steps`)."""
+    steps = delay_steps(proj, dt)
     if len(steps) and (steps != steps[0]).any():
         delays = np.asarray(proj.delays)
         raise NetworkError(proj.where, "delay", f"the torch backend needs one delay per projection, got delays "
@@ -287,16 +287,16 @@ class TorchNetwork(nn.Module):
             out_spikes[name], out_v[name] = Z, V
         return Outputs(out_spikes, out_v)
 
-    def _network_source(self, name: str, T: int, B: int) -> torch.Tensor:
-        """Spikes ``(T, B, n)`` of the description's source ``name`` at ``t_k = k dt``."""
-        out = lowering.source_raster(self.network, name, self.dt, T)
+    def _network_source(self, name: str, T: int, B: int, first: int = 0) -> torch.Tensor:
+        """Spikes ``(T, B, n)`` of the description's source ``name`` at ``t_k = k dt``, ``k = first ..``."""
+        out = source_raster(self.network, name, self.dt, T, first)
         return self._tensor(out, B)
 
-    def _network_current(self, name: str, T: int, B: int) -> Optional[torch.Tensor]:
+    def _network_current(self, name: str, T: int, B: int, first: int = 0) -> Optional[torch.Tensor]:
         """The injected currents the description declares for population ``name`` (``add_current``),
-        as ``(T, B, n)`` amperes, or ``None``."""
+        as ``(T, B, n)`` amperes for steps ``first ..``, or ``None``."""
         size = self.network.populations[name].size
-        series = [lowering.sampled(cur.amplitude, cur.sample_dt, self.dt, T, size, cur.where, "sample_dt")
+        series = [sampled(cur.amplitude, cur.sample_dt, self.dt, first, T, size, cur.where, "sample_dt")
                   for cur in self.network.currents.values() if cur.target == name]
         return self._tensor(sum(series[1:], series[0]), B) if series else None
 
