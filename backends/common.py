@@ -12,6 +12,7 @@ import numpy as np
 from snnsim.errors import NetworkError
 from snnsim.network import Network, SpikeSource
 from snnsim.plan import sampled, stream_id
+from snnsim.results import Results, build_results
 from snnsim.kernels.rng import bernoulli_table, stream_key
 
 
@@ -40,15 +41,29 @@ def source_raster(net: Network, name: str, dt: float, n_steps: int, first: int =
     return out
 
 
-def check_spike_probability(plan) -> None:
-    """Refuse a Poisson source whose spike probability per step (``rate dt``) exceeds 1: a
-    clock engine draws at most one spike per step, and would silently fire less than asked."""
-    for src in plan.sources.values():
-        if src.kind == "poisson" and (src.prob > 1).any():
-            where = plan.network.sources[src.name].where
-            raise NetworkError(where, "rate", f"{float(np.max(src.rate))!r} Hz gives a spike probability "
-                               f"rate*dt = {src.prob.max():.3g} > 1 per step at dt={plan.dt!r} s; use a smaller dt "
-                               f"or the event engine (continuous-time Poisson)")
+def raster_results(engine: str, plan, arithmetic: str, k0: int, n_steps: int, rasters: dict, traces: dict,
+                   loop_s: float, jit_s: float = 0.0, engine_counters: dict | None = None) -> Results:
+    """The Results of an engine that holds a run's spikes as rasters: ``rasters[name] = (k, raster)``,
+    spike counts ``(rows, size)`` of every population and source whose row 0 is time index ``k``.
+    Counts come from the rasters (synaptic events: each neuron's spikes times its out-degree),
+    neuron updates are neuron-steps, every spike of a recorded node is recorded."""
+    layout, dt = plan.layout, plan.dt
+    per_neuron, times, nodes = {}, [], []
+    for name, (k_first, raster) in rasters.items():
+        raster = np.asarray(raster)
+        per_neuron[name] = raster.sum(axis=0)
+        k, i = np.nonzero(raster)
+        reps = raster[k, i].astype(np.int64)   # a timed source may fire twice in one step
+        times.append(np.repeat(k_first + k, reps) * dt)
+        nodes.append(np.repeat(i + layout.offsets[name], reps))
+    group_spikes = [int(per_neuron[g].sum()) for g in layout.groups]
+    events = [int(per_neuron[p.pre] @ p.out_degree()) for p in plan.projections.values()]
+    return build_results(engine, plan, arithmetic, k0 * dt, n_steps * dt, steps=n_steps,
+                         spike_times=np.concatenate(times) if times else np.zeros(0),
+                         spike_nodes=np.concatenate(nodes) if nodes else np.zeros(0, np.int64), traces=traces,
+                         group_spikes=group_spikes, projection_events=events,
+                         neuron_updates=[p.size * n_steps for p in plan.populations.values()],
+                         loop_s=loop_s, jit_s=jit_s, engine_counters=engine_counters)
 
 
 def check_shape(got: tuple, want: tuple, engine: str, key: str) -> None:

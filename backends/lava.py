@@ -39,10 +39,10 @@ from snnsim import loihi
 from snnsim.errors import NetworkError
 from snnsim.lava_compat import import_lava
 from snnsim.network import Network, SpikeSource, StateProbe
-from snnsim.results import build_results, trace_grid
+from snnsim.results import trace_grid
 
 from .base import Capabilities, Engine
-from .common import check_spike_probability, source_raster
+from .common import raster_results, source_raster
 
 NAME = "lava"
 CAPABILITIES = Capabilities(
@@ -141,9 +141,6 @@ class Simulator(Engine):
 
     NAME = NAME
     CAPABILITIES = CAPABILITIES
-
-    def _refuse_values(self, plan) -> None:
-        check_spike_probability(plan)
 
     def _build(self) -> None:
         run_config, connections = self.options.engine["run_config"], self.options.engine["connections"]
@@ -338,21 +335,12 @@ class Simulator(Engine):
         return self._results(k0, n_steps, first, joined, raster, loop_s, readout_s)
 
     def _results(self, k0, n_steps, first, data, rasters, loop_s, readout_s):
-        plan, net, dt, layout = self.plan, self.network, self.dt, self.plan.layout
-        lead = 1 if first else 0   # row 0 of a first run's rasters is t = 0
-        counts, times, nodes = {}, [], []
-        for name, raster in rasters.items():
-            counts[name] = raster.sum(axis=0)
-            k, i = np.nonzero(raster)
-            reps = raster[k, i].astype(np.int64)
-            times.append(np.repeat(k0 + k + 1 - lead, reps) * dt)
-            nodes.append(np.repeat(i + layout.offsets[name], reps))
+        plan, net, dt = self.plan, self.network, self.dt
+        # a first run's source rasters start at t = 0, a continued one's at the step after k0
+        spikes = {name: (k0 if first else k0 + 1, raster) for name, raster in rasters.items()}
         for name, pop in net.populations.items():
             z = (data[(name, "s_out")] != 0) * 1.0 if (name, "s_out") in data else np.zeros((n_steps, pop.size))
-            counts[name] = z.sum(axis=0)
-            k, i = np.nonzero(z)
-            times.append((k0 + k + 1) * dt)
-            nodes.append(i + layout.offsets[name])
+            spikes[name] = (k0 + 1, z)
         traces = {}
         for probe in plan.state_probes():
             var = "u" if probe.variable == "i_syn" else "v"
@@ -362,14 +350,8 @@ class Simulator(Engine):
             initial = (p.u0 if var == "u" else p.v0).astype(np.float64)
             rows = [initial[probe.neurons] if k == 0 else values[k - k0 - 1][probe.neurons] for k in ks]
             traces[probe.name] = (ks * dt, np.array(rows).reshape(len(ks), len(probe.neurons)))
-        group_spikes = [int(counts[g].sum()) for g in layout.groups]
-        events = [int(counts[p.pre] @ p.out_degree()) for p in plan.projections.values()]
-        return build_results(NAME, plan, self.arithmetic, k0 * dt, n_steps * dt, steps=n_steps,
-                             spike_times=np.concatenate(times) if times else np.zeros(0),
-                             spike_nodes=np.concatenate(nodes) if nodes else np.zeros(0, np.int64), traces=traces,
-                             group_spikes=group_spikes, projection_events=events,
-                             neuron_updates=[p.size * n_steps for p in plan.populations.values()],
-                             loop_s=loop_s, jit_s=0.0, engine_counters={"readout_s": readout_s})
+        return raster_results(NAME, plan, self.arithmetic, k0, n_steps, spikes, traces, loop_s,
+                              engine_counters={"readout_s": readout_s})
 
     # ------------------------------------------------------------------ state
     def _population_state(self) -> dict:

@@ -548,35 +548,27 @@ class Network:
 
     def set_weights(self, projection, weight) -> Projection:
         """New weights of a projection: one value for all synapses, or one per synapse (storage order)."""
-        proj = self._projection(projection)
-        rng = child_rng(self.seed, "projection", proj.name, "set_weights")
-        if np.ndim(weight) == 0 and not isinstance(weight, Distribution):
-            value = float(resolve(weight, 1, rng, proj.where, "weight")[0])
-        else:
-            value = resolve(weight, proj.n_synapses, rng, proj.where, "weight")
-        old = proj.weights
-        proj.weights = value
-        try:
-            self._check_projection(proj)
-        except NetworkError:
-            proj.weights = old
-            raise
-        return proj
+        return self._set_synaptic(projection, "weights", "weight", weight)
 
     def set_delays(self, projection, delay) -> Projection:
         """New delays (s) of a projection: one value for all synapses, or one per synapse."""
+        return self._set_synaptic(projection, "delays", "delay", delay)
+
+    def _set_synaptic(self, projection, attribute: str, field_name: str, value) -> Projection:
+        """Assign weights or delays (a value, an array per synapse or a distribution), checked like
+        ``connect``; on an error the projection keeps its old value."""
         proj = self._projection(projection)
-        rng = child_rng(self.seed, "projection", proj.name, "set_delays")
-        if np.ndim(delay) == 0 and not isinstance(delay, Distribution):
-            value = float(resolve(delay, 1, rng, proj.where, "delay")[0])
+        rng = child_rng(self.seed, "projection", proj.name, f"set_{attribute}")
+        if np.ndim(value) == 0 and not isinstance(value, Distribution):
+            new = float(resolve(value, 1, rng, proj.where, field_name)[0])
         else:
-            value = resolve(delay, proj.n_synapses, rng, proj.where, "delay")
-        old = proj.delays
-        proj.delays = value
+            new = resolve(value, proj.n_synapses, rng, proj.where, field_name)
+        old = getattr(proj, attribute)
+        setattr(proj, attribute, new)
         try:
             self._check_projection(proj)
         except NetworkError:
-            proj.delays = old
+            setattr(proj, attribute, old)
             raise
         return proj
 

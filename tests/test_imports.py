@@ -59,13 +59,12 @@ def test_no_engine_imports_another(engine):
     files, package = engine_files(engine)
     assert files and all(f.exists() for f in files)
     for path in files:
-        pkg = package if path.name != "__init__.py" or package == "snnsim.backends" else package
-        others = engines_in(imported(path, pkg if path.parent != BACKENDS else "snnsim.backends")) - {engine}
+        others = engines_in(imported(path, package)) - {engine}
         assert not others, f"{path.relative_to(ROOT)} imports the engines {sorted(others)}"
 
 
 def test_shared_engine_modules_import_no_engine():
-    for name in ("base.py", "common.py", "__init__.py"):
+    for name in ("base.py", "capabilities.py", "options.py", "common.py", "__init__.py"):
         found = engines_in(imported(BACKENDS / name, "snnsim.backends"))
         assert not found, f"backends/{name} imports {sorted(found)}"
 

@@ -13,7 +13,7 @@ import snnsim
 
 from snnsim import IF, LI, LIF, CubaLIF, Network, simulate
 from snnsim.errors import NetworkError
-from snnsim.loihi import WEIGHT_RANGE, float_parameters, quantize
+from snnsim.loihi import WEIGHT_RANGE, quantize
 
 
 def trunc_decay(x: int, keep: int) -> int:

@@ -19,7 +19,6 @@ from snnsim.results import build_results
 from snnsim.kernels.clock import Counters, Recorder, run_steps
 
 from .. import common
-from ..common import check_spike_probability
 from ..base import CHANGES, Capabilities, Engine
 from . import packing
 
@@ -40,9 +39,6 @@ class Simulator(Engine):
 
     NAME = NAME
     CAPABILITIES = CAPABILITIES
-
-    def _refuse_values(self, plan) -> None:
-        check_spike_probability(plan)
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:

@@ -172,7 +172,7 @@ def pack_sources(plan: Plan) -> tuple[Sources, int]:
         lo.append(src.lo)
         hi.append(src.lo + src.size)
         keys.append(np.uint64(stream_key(np.uint64(plan.seed), np.uint64(src.stream))))
-        if src.kind == "poisson":   # rate * dt <= 1 (backends.common.check_spike_probability)
+        if src.kind == "poisson":   # rate * dt <= 1 (Capabilities.poisson, checked)
             kind.append(SOURCE_POISSON)
             tables.append(src.prob.reshape(-1))
             off.append(at_table)

@@ -40,6 +40,7 @@ CAPABILITIES = Capabilities(
     changes=("parameters", "weights", "rates", "spike_times", "currents", "probes"),
     time="continuous",
     comparison="continuous",
+    poisson="continuous",
     reasons=(("model:CobaLIF", "conductance synapses make v depend nonlinearly on the conductances between "
                                "events: there is no closed form to jump with"),
              ("integration:euler", "the event engine solves the equations in closed form between events"),
@@ -195,7 +196,7 @@ class Simulator(Engine):
 
     # ------------------------------------------------------------------ running
     def _advance(self, duration, n_steps, progress):
-        plan, layout = self.plan, self.plan.layout
+        layout = self.plan.layout
         t0, t_end, first = self.t, self.t + duration, not self._segments
         rec, probe_cols = self._recorder(t0, t_end, first)
         n_entries = len(self.synapses.w0)

@@ -19,10 +19,10 @@ import torch
 
 from snnsim.core import State
 from snnsim.core.sequence import lif_sequence, project
-from snnsim.results import build_results, trace_grid
+from snnsim.results import trace_grid
 
 from ..base import CHANGES, Capabilities, Engine
-from ..common import check_spike_probability, source_raster
+from ..common import raster_results, source_raster
 from .network import DTYPES, TorchNetwork
 
 NAME = "torch"
@@ -48,9 +48,6 @@ class Simulator(Engine):
 
     NAME = NAME
     CAPABILITIES = CAPABILITIES
-
-    def _refuse_values(self, plan) -> None:
-        check_spike_probability(plan)
 
     def _build(self) -> None:
         self.device = torch.device(self.options.device)
@@ -122,7 +119,7 @@ class Simulator(Engine):
                 raster[0] = 0
             emitted[name] = raster
             spikes[name] = torch.as_tensor(raster, dtype=DTYPES[self.arithmetic], device=self.device)[:, None, :]
-        records, traces = {}, {}
+        records = {}
         with torch.no_grad():
             for name in m.order:
                 layer, n = m.layers[name], len(m.layers[name].v0)
@@ -161,21 +158,9 @@ class Simulator(Engine):
         return self._results(k0, T, first, emitted, records, start, loop_s)
 
     def _results(self, k0, T, first, emitted, records, start, loop_s):
-        plan, layout, dt = self.plan, self.plan.layout, self.dt
-        counts = {}
-        times, nodes = [], []
-        for name, raster in emitted.items():
-            counts[name] = raster.sum(axis=0)
-            k, i = np.nonzero(raster)
-            reps = raster[k, i].astype(np.int64)
-            times.append(np.repeat(k0 + k, reps) * dt)
-            nodes.append(np.repeat(i + layout.offsets[name], reps))
-        for name, (Z, _, _) in records.items():
-            z = Z[:, 0].detach().cpu().numpy()
-            counts[name] = z.sum(axis=0)
-            k, i = np.nonzero(z)
-            times.append((k0 + k + 1) * dt)
-            nodes.append(i + layout.offsets[name])
+        plan, dt = self.plan, self.dt
+        rasters = {name: (k0, raster) for name, raster in emitted.items()}   # rows: time indices k0 ..
+        rasters.update({name: (k0 + 1, Z[:, 0].detach().cpu().numpy()) for name, (Z, _, _) in records.items()})
         traces = {}
         for probe in plan.state_probes():
             ks = trace_grid(probe.every, k0, k0 + T, first)
@@ -184,11 +169,4 @@ class Simulator(Engine):
             initial = start[probe.target][probe.variable][probe.neurons]
             rows = [initial if k == k0 else series[k - k0 - 1][probe.neurons] for k in ks]
             traces[probe.name] = (ks * dt, np.array(rows).reshape(len(ks), len(probe.neurons)))
-        group_spikes = [int(counts[g].sum()) for g in layout.groups]
-        events = [int(counts[p.pre] @ p.out_degree()) for p in plan.projections.values()]
-        updates = [p.size * T for p in plan.populations.values()]
-        return build_results(NAME, plan, self.arithmetic, k0 * dt, T * dt, steps=T,
-                             spike_times=np.concatenate(times) if times else np.zeros(0),
-                             spike_nodes=np.concatenate(nodes) if nodes else np.zeros(0, np.int64), traces=traces,
-                             group_spikes=group_spikes, projection_events=events, neuron_updates=updates,
-                             loop_s=loop_s, jit_s=0.0)
+        return raster_results(NAME, plan, self.arithmetic, k0, T, rasters, traces, loop_s)

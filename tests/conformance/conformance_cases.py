@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snnsim import IF, LI, LIF, CobaLIF, CubaLIF, FixedProbability, Network, OneToOne, Sparse, Uniform
+from snnsim import IF, LI, LIF, CobaLIF, CubaLIF, FixedProbability, Network, Sparse, Uniform
 from snnsim.units import Hz, ms
 
 DT = 0.1 * ms
