@@ -97,7 +97,7 @@ def time_engines(sims: dict, warmup: float, duration: float, repeats: int) -> di
             res = sim.run(duration)
             best[name] = min(best[name], res.counters["loop_s"] / duration)
             spikes[name] += res.counters["neuron_spikes"]
-    n = next(iter(sims.values())).layout.n_neurons
+    n = next(iter(sims.values())).plan.layout.n_neurons
     return {name: (best[name], spikes[name] / (n * duration * repeats)) for name in sims}
 
 
