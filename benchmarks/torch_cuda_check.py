@@ -1,4 +1,5 @@
-"""The torch backend on CUDA: same spikes and gradients as on the CPU, and the step time.
+"""The torch backend on CUDA: same spikes and gradients as on the CPU, the step time, and the
+``torch`` simulation engine on ``device="cuda"`` against the CPU engine (split runs included).
 
 Runs where a CUDA device is present (prints ``{"cuda": false}`` otherwise). The random
 networks are those of ``tests/test_torch_backend.py``; the CPU side uses the fused Numba
@@ -67,6 +68,31 @@ def step_time(device: str, recurrent: bool) -> float:
     return min(times[1:])
 
 
+def engine_on_cuda() -> dict:
+    """The ``torch`` engine on CUDA in float64 against the CPU engine: the same spikes, run whole and
+    split in two runs (the state and pending input carried on the device)."""
+    import snnsim
+    from snnsim import CubaLIF, FixedProbability, LI, Network
+    net = Network(dt=1e-4, seed=7)
+    net.add_poisson("p", 200, rate=30.0)
+    net.add_population("h", 500, CubaLIF(tau_mem=10e-3, tau_syn=5e-3, t_ref=1e-3))
+    net.add_population("o", 10, LI(tau_mem=20e-3, tau_syn=5e-3))
+    net.connect("p", "h", FixedProbability(0.1), weight=1.5, delay=5e-4)
+    net.connect("h", "h", FixedProbability(0.05), weight=-0.3)
+    net.connect("h", "o", FixedProbability(0.5), weight=0.05)
+    net.probe_spikes("h")
+    net.probe_state("o", "v")
+    cpu = snnsim.simulate(net, 0.2, arithmetic="float64")
+    with snnsim.simulator(net, "torch", arithmetic="float64", device="cuda") as sim:
+        sim.run(0.07)
+        sim.run(0.13)
+        gpu = sim.results()
+    return {"engine_spikes_equal": bool(np.array_equal(cpu.spikes["h"].times, gpu.spikes["h"].times)
+                                        and np.array_equal(cpu.spikes["h"].indices, gpu.spikes["h"].indices)),
+            "engine_max_v_diff": float(np.abs(cpu.traces["o.v"].values - gpu.traces["o.v"].values).max()),
+            "engine_spikes": len(cpu.spikes["h"])}
+
+
 def main() -> None:
     if not torch.cuda.is_available():
         print(json.dumps({"cuda": False}))
@@ -79,7 +105,7 @@ def main() -> None:
               "max_v_diff": max(c["max_v_diff"] for c in cases),
               "max_rel_grad_diff": max(c["max_rel_grad_diff"] for c in cases),
               "ff_step_s_cuda": step_time("cuda", False), "rec_step_s_cuda": step_time("cuda", True),
-              "ff_step_s_cpu_same_machine": step_time("cpu", False)}
+              "ff_step_s_cpu_same_machine": step_time("cpu", False), **engine_on_cuda()}
     print(json.dumps(result))
 
 
