@@ -41,7 +41,8 @@ __all__ = ["save_network", "load_network", "save_results", "load_results", "FORM
 FORMAT_VERSION = 1
 #: the version each format writes, and the versions it reads. Results 2: per-object counts
 #: (``counts``), ``arithmetic`` instead of ``dtype``; a version-1 results file is still read.
-VERSIONS = {"snnsim.network": (1, (1,)), "snnsim.results": (2, (1, 2)), "snnsim.snapshot": (1, (1,))}
+VERSIONS = {"snnsim.network": (1, (1,)), "snnsim.results": (2, (1, 2)), "snnsim.snapshot": (1, (1,)),
+            "snnsim-checkpoint": (1, (1,))}
 NETWORK_FORMAT = "snnsim.network"
 RESULTS_FORMAT = "snnsim.results"
 
