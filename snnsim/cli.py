@@ -8,6 +8,7 @@ files, invalid parameters) print ``error: <message>`` to stderr and exit with 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -19,6 +20,9 @@ from snnsim.errors import FileFormatError, NetworkError, ScriptError, SnnsimErro
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 HDF5_SUFFIXES = (".h5", ".hdf5")
 EXIT_USAGE = 2
+# Reference models with their own ``snnsim train <model>`` subcommand: each module has
+# ``add_parser(tasks)``, which adds the subcommand and sets its ``func``.
+REFERENCE_MODELS: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ loading
@@ -443,38 +447,42 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="also print the figures as one JSON object (last line)")
     info.set_defaults(func=cmd_info)
 
-    train = sub.add_parser("train", help="train a built-in SNN task with surrogate gradients")
-    train.add_argument("task", choices=("digits", "fashion-mnist"), help="scikit-learn digits, or Fashion-MNIST "
-                       "(Debian package dataset-fashion-mnist)")
-    train.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden layer sizes (default per task)")
-    train.add_argument("--recurrent", action="store_true", help="recurrent hidden layers")
-    train.add_argument("--neuron", choices=("cubalif", "lif"), default="cubalif", help="hidden neuron model")
-    train.add_argument("--steps", type=int, help="time steps per sample (default per task)")
-    train.add_argument("--dt", type=float, default=1e-3, help="time step in s (default 0.001)")
-    train.add_argument("--encoder", choices=("poisson", "latency", "current"), default="poisson")
-    train.add_argument("--max-rate", type=float, help="Poisson rate of a feature equal to 1, Hz")
-    train.add_argument("--decoder", choices=("max", "mean", "count"), default="max",
-                       help="readout: max or mean membrane of the LI output (default max)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float)
-    train.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    train.add_argument("--learn-tau", action="store_true", help="also learn the time constants")
-    train.add_argument("--learn-threshold", action="store_true", help="also learn the thresholds")
-    train.add_argument("--limit", type=int, help="use only the first N training samples")
-    train.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST IDX folder")
-    train.add_argument("--checkpoint", metavar="H5", help="checkpoint written after every epoch")
-    train.add_argument("--resume", action="store_true", help="continue from --checkpoint")
-    train.add_argument("--out", metavar="H5", help="write the trained network (HDF5)")
-    train.add_argument("--check-engine", type=int, default=0, metavar="N",
-                       help="run N test samples on the CPU engine and report agreement with torch")
-    train.add_argument("--plot", metavar="PNG", help="write the training curves")
-    train.add_argument("--threads", type=int, help="torch threads (default: torch's)")
-    train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
-    train.set_defaults(func=cmd_train)
+    train = sub.add_parser("train", help="train a built-in SNN task, or a reference model (memn2n, capsnet)")
+    tasks = train.add_subparsers(dest="task", required=True, metavar="TASK")
+    snn = argparse.ArgumentParser(add_help=False)
+    snn.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden layer sizes (default per task)")
+    snn.add_argument("--recurrent", action="store_true", help="recurrent hidden layers")
+    snn.add_argument("--neuron", choices=("cubalif", "lif"), default="cubalif", help="hidden neuron model")
+    snn.add_argument("--steps", type=int, help="time steps per sample (default per task)")
+    snn.add_argument("--dt", type=float, default=1e-3, help="time step in s (default 0.001)")
+    snn.add_argument("--encoder", choices=("poisson", "latency", "current"), default="poisson")
+    snn.add_argument("--max-rate", type=float, help="Poisson rate of a feature equal to 1, Hz")
+    snn.add_argument("--decoder", choices=("max", "mean", "count"), default="max",
+                     help="readout: max or mean membrane of the LI output (default max)")
+    snn.add_argument("--epochs", type=int)
+    snn.add_argument("--batch-size", type=int)
+    snn.add_argument("--lr", type=float)
+    snn.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
+    snn.add_argument("--seed", type=int, default=0)
+    snn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    snn.add_argument("--learn-tau", action="store_true", help="also learn the time constants")
+    snn.add_argument("--learn-threshold", action="store_true", help="also learn the thresholds")
+    snn.add_argument("--limit", type=int, help="use only the first N training samples")
+    snn.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST IDX folder")
+    snn.add_argument("--checkpoint", metavar="H5", help="checkpoint written after every epoch")
+    snn.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    snn.add_argument("--out", metavar="H5", help="write the trained network (HDF5)")
+    snn.add_argument("--check-engine", type=int, default=0, metavar="N",
+                     help="run N test samples on the CPU engine and report agreement with torch")
+    snn.add_argument("--plot", metavar="PNG", help="write the training curves")
+    snn.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    snn.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    snn.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+    tasks.add_parser("digits", parents=[snn], help="scikit-learn's 8x8 digits").set_defaults(func=cmd_train)
+    tasks.add_parser("fashion-mnist", parents=[snn], help="Fashion-MNIST (Debian package dataset-fashion-mnist)"
+                     ).set_defaults(func=cmd_train)
+    for module in REFERENCE_MODELS:
+        importlib.import_module(module).add_parser(tasks)
 
     export = sub.add_parser("export", help="write a network in another format")
     export.add_argument("file", metavar="FILE", help="Python script or .h5 network")
