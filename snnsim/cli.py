@@ -8,7 +8,6 @@ files, invalid parameters) print ``error: <message>`` to stderr and exit with 2.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -20,9 +19,6 @@ from snnsim.errors import FileFormatError, NetworkError, ScriptError, SnnsimErro
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 HDF5_SUFFIXES = (".h5", ".hdf5")
 EXIT_USAGE = 2
-# Reference models with their own ``snnsim train <model>`` subcommand: each module has
-# ``add_parser(tasks)``, which adds the subcommand and sets its ``func``.
-REFERENCE_MODELS: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ loading
@@ -447,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="also print the figures as one JSON object (last line)")
     info.set_defaults(func=cmd_info)
 
-    train = sub.add_parser("train", help="train a built-in SNN task, or a reference model (memn2n, capsnet)")
+    train = sub.add_parser("train", help="train a built-in SNN task with surrogate gradients")
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK")
     snn = argparse.ArgumentParser(add_help=False)
     snn.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden layer sizes (default per task)")
@@ -481,8 +477,6 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_parser("digits", parents=[snn], help="scikit-learn's 8x8 digits").set_defaults(func=cmd_train)
     tasks.add_parser("fashion-mnist", parents=[snn], help="Fashion-MNIST (Debian package dataset-fashion-mnist)"
                      ).set_defaults(func=cmd_train)
-    for module in REFERENCE_MODELS:
-        importlib.import_module(module).add_parser(tasks)
 
     export = sub.add_parser("export", help="write a network in another format")
     export.add_argument("file", metavar="FILE", help="Python script or .h5 network")
