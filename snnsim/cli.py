@@ -45,7 +45,11 @@ def load_network(path: str):
 
 
 def network_from_script(path: str):
-    """Run a script and take its ``network`` variable or the result of its ``build_network()``."""
+    """Run a script (as ``__snnsim__``, not ``__main__``) and take its network.
+
+    Looked up in order: a variable ``network``, a function ``build_network()``, or the single
+    top-level variable holding an snnsim.Network (several such variables are refused, listing them).
+    """
     from snnsim.network import Network
 
     folder = os.path.dirname(os.path.abspath(path))
@@ -53,13 +57,21 @@ def network_from_script(path: str):
     modules = set(sys.modules)
     try:
         scope = _run_user_code(path, lambda: runpy.run_path(path, run_name="__snnsim__"))
+        found = {name: value for name, value in scope.items()
+                 if isinstance(value, Network) and not name.startswith("_")}
         if "network" in scope:
             net, what = scope["network"], "variable `network`"
         elif callable(scope.get("build_network")):
             net, what = _run_user_code(path, scope["build_network"]), "`build_network()`"
+        elif len(found) == 1:
+            (name, net), = found.items()
+            what = f"variable `{name}`"
+        elif found:
+            raise FileFormatError(f"{path}: defines several snnsim.Network objects ({', '.join(sorted(found))}); "
+                                  f"name the one to use `network` or define `build_network()`")
         else:
-            raise FileFormatError(f"{path}: defines neither a variable `network` (an snnsim.Network) "
-                                  f"nor a function `build_network()` returning one")
+            raise FileFormatError(f"{path}: defines no snnsim.Network: no variable holding one, no `network` "
+                                  f"and no function `build_network()` returning one")
     finally:
         sys.path.remove(folder)
         for name in set(sys.modules) - modules:  # forget the script's own neighbour modules

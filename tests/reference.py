@@ -1,7 +1,8 @@
 """A plain numpy implementation of one clock step, written from docs/models.md.
 
-It shares only the per-step coefficients (``snnsim.discretize``) with the engine;
-the stepping, spike handling, delays, Poisson numbers and summation order are
+It shares nothing with the engine's arithmetic: the per-step coefficients are computed
+here from the closed forms of docs/models.md (not imported from ``snnsim.discretize``, so
+a bug there shows), and the stepping, spike handling, delays, Poisson numbers and summation order are
 re-implemented here with whole-array numpy operations, so the Numba kernels can be
 checked against it bit for bit (float64, same order of accumulation).
 """
@@ -13,8 +14,64 @@ import zlib
 
 import numpy as np
 
-from snnsim.discretize import COBA_EULER, COBA_EXP_EULER, LINEAR, step_coefficients
+from snnsim.models import CobaLIF, CubaLIF, IF, LI
 from snnsim.network import Network, PoissonSource, SpikeSource, StateProbe
+
+
+LINEAR, COBA_EULER, COBA_EXP_EULER = "linear", "coba_euler", "coba_exp_euler"
+
+
+def step_coefficients(model, p: dict, dt: float, scheme: str, where: str = ""):
+    """Kernel family and per-neuron coefficients of one step, from docs/models.md's formulas.
+
+    Linear models: ``v' = a v + drive + c i_syn + gext i_ext``, ``i_syn' = ds i_syn``.
+    exact: ``a = exp(-dt/tau_mem)``, ``gain = 1 - a``, ``ds = exp(-dt/tau_syn)``,
+    ``c = r tau_syn/(tau_syn - tau_mem) (exp(-dt/tau_syn) - exp(-dt/tau_mem))`` (limit
+    ``r dt/tau_mem exp(-dt/tau_mem)``); IF: ``a = 1``, ``gain = dt/tau_mem``. euler: ``a = 1 - dt/tau_mem``,
+    ``gain = dt/tau_mem``, ``ds = 1 - dt/tau_syn``, ``c = r dt/tau_mem``. ``drive = gain (v_leak + r i_bias)``
+    (IF: ``gain r i_bias``), ``gext = gain r``. expm1 is used where the engine documents it
+    (``1 - a`` and the synaptic factor) so float64 results can be compared bit for bit.
+    """
+    tau, r, n = p["tau_mem"], p["r"], len(p["tau_mem"])
+    zero = np.zeros(n)
+    if isinstance(model, CobaLIF):
+        if scheme == "euler":
+            h = dt / tau
+            family, c = COBA_EULER, {"a": 1.0 - h, "drive": h * (p["v_leak"] + r * p["i_bias"]), "c": h,
+                                     "ds": 1.0 - dt / p["tau_exc"], "ds2": 1.0 - dt / p["tau_inh"], "gext": h * r}
+        else:
+            family, c = COBA_EXP_EULER, {"a": zero, "drive": p["v_leak"] + r * p["i_bias"], "c": dt / tau,
+                                         "ds": np.exp(-dt / p["tau_exc"]), "ds2": np.exp(-dt / p["tau_inh"]),
+                                         "gext": r}
+        c.update(e1=p["e_exc"], e2=p["e_inh"])
+    else:
+        family = LINEAR
+        leaky = not isinstance(model, IF)
+        syn = isinstance(model, CubaLIF) or (isinstance(model, LI) and bool((p["tau_syn"] > 0).any()))
+        ts = p["tau_syn"] if syn else None
+        if scheme == "exact":
+            a, gain = (np.exp(-dt / tau), -np.expm1(-dt / tau)) if leaky else (np.ones(n), dt / tau)
+            ds = np.exp(-dt / ts) if syn else zero
+            if syn:
+                diff = ts - tau
+                same = diff == 0
+                general = r * ts * np.exp(-dt / tau) * np.expm1(dt * diff / (tau * ts)) / np.where(same, 1.0, diff)
+                cs = np.where(same, r * (dt / tau) * np.exp(-dt / tau), general)
+            else:
+                cs = zero
+        else:
+            a, gain = (1.0 - dt / tau if leaky else np.ones(n)), dt / tau
+            ds = 1.0 - dt / ts if syn else zero
+            cs = r * (dt / tau) if syn else zero
+        drive = gain * (p.get("v_leak", zero) + r * p["i_bias"]) if leaky else gain * (r * p["i_bias"])
+        c = {"a": a, "drive": drive, "c": cs, "ds": ds, "ds2": zero, "e1": zero, "e2": zero, "gext": gain * r}
+    if model.spiking:
+        c.update(v_th=p["v_th"], v_reset=p["v_reset"], v_sub=p["v_th"] - p["v_reset"],
+                 keep=np.full(n, 1.0 if model.reset == "subtract" else 0.0),
+                 ref_steps=np.rint(p["t_ref"] / dt).astype(np.int64))
+    else:
+        c.update(v_th=np.full(n, np.inf), v_reset=zero, v_sub=zero, keep=zero, ref_steps=np.zeros(n, np.int64))
+    return family, c
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
