@@ -3,6 +3,7 @@
 Definitions (docs/metrics.md):
 
 - ``neuron_updates``, ``spikes`` (population), ``syn_events`` (projection): the engine's counters.
+- ``steps``: the run's time steps; for the event engine, which has none, ``duration / dt``.
 - ``dense_macs`` of a projection: ``n_pre * n_post * steps``, the multiply-accumulates a dense
   layer of the same shape evaluated once per time step would do (the ANN baseline of a simulation).
 - ``activation_sparsity`` of a population: ``1 - spikes / neuron_updates`` (the fraction of
@@ -37,7 +38,9 @@ def run_metrics(network, results) -> dict:
     if missing:
         raise NetworkError("metrics", "results", f"holds no counts for projections {sorted(missing)}: "
                            f"it is not a run of this network")
-    steps = int(results.counters.get("steps", 0))
+    # time steps of dt in the run: the clock engines count them; the event engine has none, and the
+    # dense baseline and time-stepped hardware (Loihi) would take duration / dt of them
+    steps = int(results.counters.get("steps", 0)) or int(round(results.duration / network.dt))
     value = VALUE_BYTES.get(results.arithmetic, 8)
     pops = {}
     for name, c in counts["populations"].items():

@@ -5,7 +5,8 @@ reported side by side, never added together.
 SNN estimate on an ``snn`` profile (pJ), per population ``p`` and projection ``j``:
 
 - synaptic operations: ``syn_events_j * syn_op_pj``;
-- neuron updates: ``active_p * neuron_update_active_pj + (updates_p - active_p) *
+- neuron updates (the chip is time-stepped: ``updates_p = neurons_p * steps`` on every engine, the
+  event engine included): ``active_p * neuron_update_active_pj + (updates_p - active_p) *
   neuron_update_inactive_pj`` with ``active_p = min(updates_p, spikes_p + syn_events into p)``,
   an upper bound on the neuron-steps that had input or fired (the counters do not say which);
 - spike routing: each presynaptic spike of ``j`` is sent once to every core holding one of its
@@ -93,10 +94,12 @@ def estimate_energy(network, results, profile: EnergyProfile, metrics: dict | No
         routing[name] = float(per_spike @ spikes) * PJ
         per_proj[name] = p["syn_events"] * profile.syn_op_pj * PJ + routing[name]
     per_pop = {}
+    steps = m["totals"]["steps"]
     for name, p in m["populations"].items():
-        active = min(p["neuron_updates"], p["spikes"] + into[name])
+        updates = p["neurons"] * steps          # the chip updates every neuron every step, whatever the engine
+        active = min(updates, p["spikes"] + into[name])
         per_pop[name] = (active * profile.neuron_update_active_pj
-                         + (p["neuron_updates"] - active) * profile.neuron_update_inactive_pj) * PJ
+                         + (updates - active) * profile.neuron_update_inactive_pj) * PJ
     total = sum(per_proj.values()) + sum(per_pop.values())
     syn = m["totals"]["syn_events"]
     return {"profile": profile.name, "kind": "snn", "citation": profile.citation,
