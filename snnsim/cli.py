@@ -1,4 +1,4 @@
-"""The ``snnsim`` command: ``demo``, ``run``, ``info``, ``train`` and ``export``.
+"""The ``snnsim`` command: ``demo``, ``run``, ``info``, ``train``, ``export`` and ``bench`` (snnsim.bench).
 
 Figures go to stdout as a table; with ``--json`` the last line of stdout is one
 JSON object (``Results.summary()`` plus a few fields). User mistakes (bad
@@ -108,8 +108,9 @@ def check_times(duration: float, dt: float | None) -> None:
 
 
 # ------------------------------------------------------------------ output
-def _table(title: str, columns: tuple[str, ...], rows, numeric: bool = False) -> None:
-    """Print a rich table; ``numeric`` right-aligns the last column."""
+def _table(title: str, columns: tuple[str, ...], rows, numeric: bool = False, width: int | None = None) -> None:
+    """Print a rich table; ``numeric`` right-aligns the last column; ``width``: at least this many
+    columns of text even where stdout is not a terminal."""
     from rich.console import Console
     from rich.table import Table
 
@@ -118,7 +119,10 @@ def _table(title: str, columns: tuple[str, ...], rows, numeric: bool = False) ->
         table.add_column(col, justify="right" if numeric and i == len(columns) - 1 else "left")
     for row in rows:
         table.add_row(*map(str, row))
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    if width and console.width < width:
+        console = Console(highlight=False, width=width)
+    console.print(table)
 
 
 def print_summary(title: str, summary: dict) -> None:
@@ -501,6 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="refuse what NIR cannot express instead of keeping it in snnsim metadata")
     export.add_argument("--json", action="store_true")
     export.set_defaults(func=cmd_export)
+
+    from snnsim.bench import add_parser as add_bench_parser
+    add_bench_parser(sub)
     return parser
 
 
