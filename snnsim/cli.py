@@ -235,6 +235,12 @@ def _ensure_spike_probes(net) -> None:
             net.probe_spikes(name, name=f"{name}.spikes.cli")
 
 
+def check_distinct(command, reads, writes, may_rewrite=()):
+    """See snnsim.paths.check_distinct (outputs never replace inputs)."""
+    from snnsim.paths import check_distinct as check
+    check(command, reads, writes, may_rewrite)
+
+
 def cmd_demo(args) -> int:
     """Build and run the COBA benchmark network."""
     from snnsim.examples.coba import build_coba
@@ -258,9 +264,8 @@ def cmd_run(args) -> int:
     if args.duration is None:
         args.duration = 1.0
     check_times(args.duration, args.dt)
-    for written in (args.out, args.raster, args.checkpoint):
-        if written and os.path.exists(written) and os.path.exists(args.file) and os.path.samefile(written, args.file):
-            raise FileFormatError(f"{written}: would overwrite the network file being run")
+    check_distinct("run", {"FILE": args.file},
+                   {"--out": args.out, "--raster": args.raster, "--checkpoint": args.checkpoint})
     net = load_network(args.file)
     if run_options(argparse.Namespace(**{**vars(args), "progress": None}), args.dt, args.integration)["arithmetic"] \
             == "loihi_fixed":
@@ -281,6 +286,9 @@ def _resume(args) -> int:
                                f"checkpoint's own settings)")
     if args.fixed_point:
         raise NetworkError("run", "fixed-point", "cannot change a resumed run's arithmetic")
+    check_distinct("run", {"--resume": args.resume, "FILE": args.file},
+                   {"--out": args.out, "--raster": args.raster, "--checkpoint": args.checkpoint or args.resume},
+                   may_rewrite=(("--resume", "--checkpoint"),))
     sim = load_simulator(args.resume)
     if args.backend not in (None, sim.NAME):
         raise NetworkError("run", "backend", f"the checkpoint {args.resume} is a {sim.NAME} run, not {args.backend}")
@@ -331,6 +339,7 @@ def cmd_train(args) -> int:
     """Train a built-in task with surrogate gradients and report the figures."""
     from snnsim.training.run import TaskSpec, train_task
 
+    check_distinct("train", {}, {"--checkpoint": args.checkpoint, "--out": args.out, "--plot": args.plot})
     for name in ("checkpoint", "out", "plot"):
         path = getattr(args, name)
         if path:
@@ -368,6 +377,7 @@ def cmd_train(args) -> int:
 
 def cmd_export(args) -> int:
     """Write a network in another format."""
+    check_distinct("export", {"FILE": args.file}, {"OUT": args.output})
     if args.format == "nir":
         if args.dt is not None:
             from snnsim.network import check_dt
