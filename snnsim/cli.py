@@ -14,6 +14,7 @@ import os
 import runpy
 import sys
 
+from snnsim.cli_types import nonnegative_int, positive_float, positive_int, seed_int
 from snnsim.errors import FileFormatError, NetworkError, ScriptError, SnnsimError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -426,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the COBA benchmark network (4000 LIF neurons)")
     _run_options(demo, 1e-4)
-    demo.add_argument("--seed", type=int, default=1, help="network seed (default 1)")
+    demo.add_argument("--seed", type=seed_int, default=1, help="network seed (default 1)")
     demo.add_argument("--raster", default="coba_raster.png", metavar="PNG",
                       help="raster + rate figure (default coba_raster.png; '' for none)")
     demo.set_defaults(func=cmd_demo)
@@ -456,32 +457,32 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a built-in SNN task with surrogate gradients")
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK")
     snn = argparse.ArgumentParser(add_help=False)
-    snn.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden layer sizes (default per task)")
+    snn.add_argument("--hidden", type=positive_int, nargs="+", metavar="N", help="hidden layer sizes (default per task)")
     snn.add_argument("--recurrent", action="store_true", help="recurrent hidden layers")
     snn.add_argument("--neuron", choices=("cubalif", "lif"), default="cubalif", help="hidden neuron model")
-    snn.add_argument("--steps", type=int, help="time steps per sample (default per task)")
-    snn.add_argument("--dt", type=float, default=1e-3, help="time step in s (default 0.001)")
+    snn.add_argument("--steps", type=positive_int, help="time steps per sample (default per task)")
+    snn.add_argument("--dt", type=positive_float, default=1e-3, help="time step in s (default 0.001)")
     snn.add_argument("--encoder", choices=("poisson", "latency", "current"), default="poisson")
-    snn.add_argument("--max-rate", type=float, help="Poisson rate of a feature equal to 1, Hz")
+    snn.add_argument("--max-rate", type=positive_float, help="Poisson rate of a feature equal to 1, Hz")
     snn.add_argument("--decoder", choices=("max", "mean", "count"), default="max",
                      help="readout: max or mean membrane of the LI output (default max)")
-    snn.add_argument("--epochs", type=int)
-    snn.add_argument("--batch-size", type=int)
-    snn.add_argument("--lr", type=float)
-    snn.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
-    snn.add_argument("--seed", type=int, default=0)
+    snn.add_argument("--epochs", type=positive_int)
+    snn.add_argument("--batch-size", type=positive_int)
+    snn.add_argument("--lr", type=positive_float)
+    snn.add_argument("--patience", type=positive_int, help="early stopping after N epochs without improvement")
+    snn.add_argument("--seed", type=seed_int, default=0)
     snn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     snn.add_argument("--learn-tau", action="store_true", help="also learn the time constants")
     snn.add_argument("--learn-threshold", action="store_true", help="also learn the thresholds")
-    snn.add_argument("--limit", type=int, help="use only the first N training samples")
+    snn.add_argument("--limit", type=positive_int, help="use only the first N training samples")
     snn.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST IDX folder")
     snn.add_argument("--checkpoint", metavar="H5", help="checkpoint written after every epoch")
     snn.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     snn.add_argument("--out", metavar="H5", help="write the trained network (HDF5)")
-    snn.add_argument("--check-engine", type=int, default=0, metavar="N",
+    snn.add_argument("--check-engine", type=nonnegative_int, default=0, metavar="N",
                      help="run N test samples on the CPU engine and report agreement with torch")
     snn.add_argument("--plot", metavar="PNG", help="write the training curves")
-    snn.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    snn.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
     snn.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     snn.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
     tasks.add_parser("digits", parents=[snn], help="scikit-learn's 8x8 digits").set_defaults(func=cmd_train)
