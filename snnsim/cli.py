@@ -14,6 +14,7 @@ import os
 import runpy
 import sys
 
+from snnsim.cli_types import nonnegative_int, positive_float, positive_int, seed_int
 from snnsim.errors import FileFormatError, NetworkError, ScriptError, SnnsimError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -251,6 +252,12 @@ def _ensure_spike_probes(net) -> None:
             net.probe_spikes(name, name=f"{name}.spikes.cli")
 
 
+def check_distinct(command, reads, writes, may_rewrite=()):
+    """See snnsim.paths.check_distinct (outputs never replace inputs)."""
+    from snnsim.paths import check_distinct as check
+    check(command, reads, writes, may_rewrite)
+
+
 def cmd_demo(args) -> int:
     """Build and run the COBA benchmark network."""
     from snnsim.examples.coba import build_coba
@@ -274,9 +281,8 @@ def cmd_run(args) -> int:
     if args.duration is None:
         args.duration = 1.0
     check_times(args.duration, args.dt)
-    for written in (args.out, args.raster, args.checkpoint):
-        if written and os.path.exists(written) and os.path.exists(args.file) and os.path.samefile(written, args.file):
-            raise FileFormatError(f"{written}: would overwrite the network file being run")
+    check_distinct("run", {"FILE": args.file},
+                   {"--out": args.out, "--raster": args.raster, "--checkpoint": args.checkpoint})
     net = load_network(args.file)
     if run_options(argparse.Namespace(**{**vars(args), "progress": None}), args.dt, args.integration)["arithmetic"] \
             == "loihi_fixed":
@@ -297,6 +303,9 @@ def _resume(args) -> int:
                                f"checkpoint's own settings)")
     if args.fixed_point:
         raise NetworkError("run", "fixed-point", "cannot change a resumed run's arithmetic")
+    check_distinct("run", {"--resume": args.resume, "FILE": args.file},
+                   {"--out": args.out, "--raster": args.raster, "--checkpoint": args.checkpoint or args.resume},
+                   may_rewrite=(("--resume", "--checkpoint"),))
     sim = load_simulator(args.resume)
     if args.backend not in (None, sim.NAME):
         raise NetworkError("run", "backend", f"the checkpoint {args.resume} is a {sim.NAME} run, not {args.backend}")
@@ -347,6 +356,7 @@ def cmd_train(args) -> int:
     """Train a built-in task with surrogate gradients and report the figures."""
     from snnsim.training.run import TaskSpec, train_task
 
+    check_distinct("train", {}, {"--checkpoint": args.checkpoint, "--out": args.out, "--plot": args.plot})
     for name in ("checkpoint", "out", "plot"):
         path = getattr(args, name)
         if path:
@@ -384,6 +394,7 @@ def cmd_train(args) -> int:
 
 def cmd_export(args) -> int:
     """Write a network in another format."""
+    check_distinct("export", {"FILE": args.file}, {"OUT": args.output})
     if args.format == "nir":
         if args.dt is not None:
             from snnsim.network import check_dt
@@ -432,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the COBA benchmark network (4000 LIF neurons)")
     _run_options(demo, 1e-4)
-    demo.add_argument("--seed", type=int, default=1, help="network seed (default 1)")
+    demo.add_argument("--seed", type=seed_int, default=1, help="network seed (default 1)")
     demo.add_argument("--raster", default="coba_raster.png", metavar="PNG",
                       help="raster + rate figure (default coba_raster.png; '' for none)")
     demo.set_defaults(func=cmd_demo)
@@ -462,32 +473,32 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a built-in SNN task with surrogate gradients")
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK")
     snn = argparse.ArgumentParser(add_help=False)
-    snn.add_argument("--hidden", type=int, nargs="+", metavar="N", help="hidden layer sizes (default per task)")
+    snn.add_argument("--hidden", type=positive_int, nargs="+", metavar="N", help="hidden layer sizes (default per task)")
     snn.add_argument("--recurrent", action="store_true", help="recurrent hidden layers")
     snn.add_argument("--neuron", choices=("cubalif", "lif"), default="cubalif", help="hidden neuron model")
-    snn.add_argument("--steps", type=int, help="time steps per sample (default per task)")
-    snn.add_argument("--dt", type=float, default=1e-3, help="time step in s (default 0.001)")
+    snn.add_argument("--steps", type=positive_int, help="time steps per sample (default per task)")
+    snn.add_argument("--dt", type=positive_float, default=1e-3, help="time step in s (default 0.001)")
     snn.add_argument("--encoder", choices=("poisson", "latency", "current"), default="poisson")
-    snn.add_argument("--max-rate", type=float, help="Poisson rate of a feature equal to 1, Hz")
+    snn.add_argument("--max-rate", type=positive_float, help="Poisson rate of a feature equal to 1, Hz")
     snn.add_argument("--decoder", choices=("max", "mean", "count"), default="max",
                      help="readout: max or mean membrane of the LI output (default max)")
-    snn.add_argument("--epochs", type=int)
-    snn.add_argument("--batch-size", type=int)
-    snn.add_argument("--lr", type=float)
-    snn.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
-    snn.add_argument("--seed", type=int, default=0)
+    snn.add_argument("--epochs", type=positive_int)
+    snn.add_argument("--batch-size", type=positive_int)
+    snn.add_argument("--lr", type=positive_float)
+    snn.add_argument("--patience", type=positive_int, help="early stopping after N epochs without improvement")
+    snn.add_argument("--seed", type=seed_int, default=0)
     snn.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     snn.add_argument("--learn-tau", action="store_true", help="also learn the time constants")
     snn.add_argument("--learn-threshold", action="store_true", help="also learn the thresholds")
-    snn.add_argument("--limit", type=int, help="use only the first N training samples")
+    snn.add_argument("--limit", type=positive_int, help="use only the first N training samples")
     snn.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST IDX folder")
     snn.add_argument("--checkpoint", metavar="H5", help="checkpoint written after every epoch")
     snn.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     snn.add_argument("--out", metavar="H5", help="write the trained network (HDF5)")
-    snn.add_argument("--check-engine", type=int, default=0, metavar="N",
+    snn.add_argument("--check-engine", type=nonnegative_int, default=0, metavar="N",
                      help="run N test samples on the CPU engine and report agreement with torch")
     snn.add_argument("--plot", metavar="PNG", help="write the training curves")
-    snn.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    snn.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
     snn.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     snn.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
     tasks.add_parser("digits", parents=[snn], help="scikit-learn's 8x8 digits").set_defaults(func=cmd_train)

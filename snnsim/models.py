@@ -93,7 +93,7 @@ class NeuronModel:
         for name in self.parameter_names():
             out[name] = as_param(where, name, getattr(self, name), n,
                                  positive=name in self.positive,
-                                 nonnegative=name in self.nonnegative,
+                                 nonnegative=name in self.nonnegative or name == "r",  # ohm
                                  allow_inf=name == "v_th")
         reset = getattr(self, "reset", "value")
         if reset not in RESET_MODES:
@@ -106,8 +106,17 @@ class NeuronModel:
             bad = params["v_reset"] >= params["v_th"]
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
+                if self._is_default("v_reset") and not self._is_default("v_th"):  # the threshold was changed
+                    raise NetworkError(where, "v_th", f"must be above v_reset ({params['v_reset'][i]!r}), got "
+                                       f"{params['v_th'][i]!r} at neuron {i}")
                 raise NetworkError(where, "v_reset", f"must be below v_th ({params['v_th'][i]!r}), got "
                                    f"{params['v_reset'][i]!r} at neuron {i}")
+
+    def _is_default(self, name: str) -> bool:
+        """True if parameter ``name`` was left at the model's default."""
+        default = next(f.default for f in dataclasses.fields(self) if f.name == name)
+        value = getattr(self, name)
+        return not isinstance(value, np.ndarray) and value == default
 
     def default_initial(self, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """State at t = 0 unless the population says otherwise."""

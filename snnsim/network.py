@@ -53,13 +53,13 @@ def _check_name(kind: str, name) -> str:
     return name
 
 
-def check_dt(dt, where: str = "network") -> float:
+def check_dt(dt, where: str = "network", field: str = "dt") -> float:
     try:
         dt = float(dt)
     except (TypeError, ValueError):
-        raise NetworkError(where, "dt", f"must be a number of seconds, got {dt!r}") from None
+        raise NetworkError(where, field, f"must be a number of seconds, got {dt!r}") from None
     if not np.isfinite(dt) or dt <= 0:
-        raise NetworkError(where, "dt", f"must be a finite number of seconds > 0, got {dt!r}")
+        raise NetworkError(where, field, f"must be a finite number of seconds > 0, got {dt!r}")
     return dt
 
 
@@ -223,7 +223,7 @@ def _series(where: str, field_name: str, value, size: int, sample_dt, *,
             raise NetworkError(where, field_name, f"must be a scalar or have shape ({size},) (or give "
                                f"a sample dt for a time series), got shape {arr.shape}")
     else:
-        sample_dt = check_dt(sample_dt, where)
+        sample_dt = check_dt(sample_dt, where, "rate_dt" if field_name == "rate" else "sample_dt")
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] not in (1, size):

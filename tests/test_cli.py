@@ -261,7 +261,7 @@ def test_export_nir_round_trips_through_the_cli(tmp_path, capsys):
 def test_train_and_export_errors_exit_2(argv, text, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and text in err
+    assert (err.startswith("error:") or (err.startswith("usage:") and "error:" in err)) and text in err
 
 
 LOIHI_SCRIPT = """

@@ -424,7 +424,7 @@ def test_poisson_rate_negative_or_non_finite():
     expect(lambda: net.add_poisson("q", 3, [1.0, 2.0]), "rate", "poisson source 'q'", "(2,)")
     expect(lambda: net.add_poisson("q", 3, [[1.0, -2.0, 1.0]], rate_dt=1e-3), "rate", "poisson source 'q'", "-2.0")
     expect(lambda: net.add_poisson("q", 3, np.ones((4, 2)), rate_dt=1e-3), "rate", "poisson source 'q'", "(4, 2)")
-    expect(lambda: net.add_poisson("q", 3, [1.0, 2.0], rate_dt=0.0), "dt", "poisson source 'q'", "0.0")
+    expect(lambda: net.add_poisson("q", 3, [1.0, 2.0], rate_dt=0.0), "rate_dt", "poisson source 'q'", "0.0")
     assert "q" not in net.sources
 
 
@@ -465,7 +465,7 @@ def test_current_bad_shape_or_sample_dt():
            "(2, 3, 1)")
     expect(lambda: net.add_current("i", "p", np.zeros(0), sample_dt=1e-3), "amplitude", "current 'i'")
     expect(lambda: net.add_current("i", "p", [1.0, np.inf, 0.0]), "amplitude", "current 'i'", "inf")
-    expect(lambda: net.add_current("i", "p", [0.0, 1.0], sample_dt=-1e-3), "dt", "current 'i'", "-0.001")
+    expect(lambda: net.add_current("i", "p", [0.0, 1.0], sample_dt=-1e-3), "sample_dt", "current 'i'", "-0.001")
     expect(lambda: net.add_current("i", "nowhere", 1.0), "target", "'nowhere'")
     net.add_spike_source("s", 3, [1e-3], [0])
     expect(lambda: net.add_current("i", "s", 1.0), "target", "current 'i'", "'s'")

@@ -478,6 +478,8 @@ def _build_results(r: _Reader) -> Results:
         res.traces[name] = Trace(r.attr(g, "population", str), r.attr(g, "variable", str),
                                  r.data(g, "neurons", "i", ndim=(1,)), r.data(g, "times", ndim=(1,)),
                                  r.data(g, "values", "n", ndim=(2,)))
+    from snnsim.io.results_checks import check_results
+    check_results(res, r.error)
     return res
 
 

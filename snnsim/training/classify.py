@@ -56,8 +56,18 @@ def make_step(enc: Encoding, decoder: str = "max", readout: str = "output"):
         dtype = next(model.parameters()).dtype
         out = model(**encode(enc, x, model.dt, generator, dtype))
         scores = fn(getattr(out, which)[readout])
+        check_labels(y, scores.shape[1])
         return torch.nn.functional.cross_entropy(scores, y), scores
     return step
+
+
+def check_labels(y, n_classes: int) -> None:
+    """Refuse class labels outside ``[0, n_classes)`` (the readout's size) with a NetworkError."""
+    y = torch.as_tensor(y)
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        bad = int(y.min()) if int(y.min()) < 0 else int(y.max())
+        raise NetworkError("classifier", "labels", f"must lie in [0, {n_classes}) (the readout has {n_classes} "
+                           f"neurons), got label {bad}")
 
 
 def torch_scores(model, enc: Encoding, x, decoder: str, generator, readout: str = "output",

@@ -79,6 +79,13 @@ def _find(folder: str, stem: str) -> str:
                           f"folder holding the Fashion-MNIST IDX files")
 
 
+def check_seed(seed, where: str = "task") -> int:
+    """``seed`` as an int in ``[0, 2**32)`` (what numpy and scikit-learn accept), else NetworkError."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        raise NetworkError(where, "seed", f"must be an integer in [0, 2**32), got {seed!r}")
+    return int(seed)
+
+
 def _split_val(x, y, n_val: int, seed: int):
     order = np.random.default_rng(seed).permutation(len(y))
     val, train = order[:n_val], order[n_val:]
@@ -87,6 +94,7 @@ def _split_val(x, y, n_val: int, seed: int):
 
 def load_digits_task(seed: int = 0) -> Dataset:
     """scikit-learn's 8x8 digits (1797 samples): 20 % test (stratified), 10 % of the rest validation."""
+    seed = check_seed(seed, "digits task")
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     d = load_digits()
@@ -99,6 +107,7 @@ def load_digits_task(seed: int = 0) -> Dataset:
 
 def load_fashion_mnist_task(folder: str = FASHION_MNIST_DIR, seed: int = 0, n_val: int = 5000) -> Dataset:
     """Fashion-MNIST (28x28, 60 000 train, 10 000 test) from IDX files; ``n_val`` train samples validate."""
+    seed = check_seed(seed, "fashion-mnist task")
     arrays = {key: read_idx(_find(folder, stem)) for key, stem in FASHION_MNIST_FILES.items()}
     for split in ("train", "test"):
         xs, ys = arrays[f"{split}_x"], arrays[f"{split}_y"]

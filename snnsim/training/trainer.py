@@ -28,7 +28,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from snnsim.errors import NetworkError
+from snnsim.errors import FileFormatError, NetworkError, SnnsimError
 from snnsim.io.checkpoint import load_checkpoint, save_checkpoint
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -227,6 +227,15 @@ class Trainer:
 
     def _load(self, path: str) -> None:
         state = load_checkpoint(path)
+        try:
+            self._restore(state, path)
+        except SnnsimError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
+            raise FileFormatError(f"{path}: /state: does not fit this trainer and model "
+                                  f"({type(exc).__name__}: {exc})") from exc
+
+    def _restore(self, state: dict, path: str) -> None:
         saved = state.get("config", {})
         for key in ("batch_size", "optimizer", "schedule", "seed"):
             if key in saved and saved[key] != getattr(self.config, key):
