@@ -504,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_parser("digits", parents=[snn], help="scikit-learn's 8x8 digits").set_defaults(func=cmd_train)
     tasks.add_parser("fashion-mnist", parents=[snn], help="Fashion-MNIST (Debian package dataset-fashion-mnist)"
                      ).set_defaults(func=cmd_train)
+    from snnsim.cli_memn2n import add_parser as add_memn2n  # reference model: End-to-end memory networks
+    add_memn2n(tasks)
 
     export = sub.add_parser("export", help="write a network in another format")
     export.add_argument("file", metavar="FILE", help="Python script or .h5 network")
