@@ -4,9 +4,11 @@ No ``Network``, no state, no I/O: the SNN training backend, and the reference mo
 to come, build on these.
 """
 
+from snnsim.core.capsules import margin_loss, route, squash
 from snnsim.core.neurons import Coefficients, Dynamics, State, lif_step
 from snnsim.core.sequence import lif_sequence
 from snnsim.core.surrogate import SURROGATES, derivative, smooth, spike
 
 __all__ = ["Coefficients", "Dynamics", "State", "lif_step", "lif_sequence",
-           "SURROGATES", "spike", "smooth", "derivative"]
+           "SURROGATES", "spike", "smooth", "derivative",
+           "squash", "route", "margin_loss"]
