@@ -477,6 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_parser("digits", parents=[snn], help="scikit-learn's 8x8 digits").set_defaults(func=cmd_train)
     tasks.add_parser("fashion-mnist", parents=[snn], help="Fashion-MNIST (Debian package dataset-fashion-mnist)"
                      ).set_defaults(func=cmd_train)
+    from snnsim.capsnet.cli import add_capsnet_parser
+    add_capsnet_parser(tasks)
 
     export = sub.add_parser("export", help="write a network in another format")
     export.add_argument("file", metavar="FILE", help="Python script or .h5 network")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -27,6 +28,7 @@ class CapsRun:
     seed: int = 0
     limit: Optional[int] = None
     device: str = "cpu"
+    iterations: int = 3
 
 
 def train_capsnet(run: CapsRun, checkpoint=None, resume: bool = False, progress=None):
@@ -34,7 +36,7 @@ def train_capsnet(run: CapsRun, checkpoint=None, resume: bool = False, progress=
     t0 = time.perf_counter()
     ds = load_dataset(run.dataset, run.seed)
     torch.manual_seed(run.seed)
-    model = CapsNet(CONFIGS[run.config]).to(run.device)
+    model = CapsNet(dataclasses.replace(CONFIGS[run.config], iterations=run.iterations)).to(run.device)
     x_tr, y_tr = ds.train
     if run.limit:
         x_tr, y_tr = x_tr[:run.limit], y_tr[:run.limit]
