@@ -506,6 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
                      ).set_defaults(func=cmd_train)
     from snnsim.cli_memn2n import add_parser as add_memn2n  # reference model: End-to-end memory networks
     add_memn2n(tasks)
+    from snnsim.capsnet.cli import add_capsnet_parser
+    add_capsnet_parser(tasks)
 
     export = sub.add_parser("export", help="write a network in another format")
     export.add_argument("file", metavar="FILE", help="Python script or .h5 network")
