@@ -37,7 +37,7 @@ def plot_attention(model, encoded, raw_samples, vocab, path, n_stories: int = 4,
     for row, (ax, i, n) in enumerate(zip(axes, which, rows)):
         memories, question, answer, _ = raw_samples[i]
         support = set(encoded.supports[i])
-        a = att[i][:, :n][:, ::-1].T            # rows: memories oldest first, columns: hops
+        a = att[row][:, :n][:, ::-1].T            # rows: memories oldest first, columns: hops
         texts = list(reversed([memories[-1 - s] for s in range(n)]))
         slots = list(reversed(range(n)))
         image = ax.imshow(a, aspect="auto", cmap="Blues", vmin=0, vmax=1)
