@@ -15,7 +15,8 @@ def add_capsnet_parser(tasks) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--routing-iterations", type=int, default=3)
-    p.add_argument("--shift", type=int, default=2, help="random shifts up to N px (default 2)")
+    p.add_argument("--shift", type=int, default=None,
+                   help="random shifts up to N px (default: the config's: 2 on 28x28, 1 on 8x8)")
     p.add_argument("--limit", type=int, help="use only the first N training samples")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="torch device (default cuda if available, else cpu)")

@@ -24,7 +24,7 @@ class CapsRun:
     epochs: int = 30
     batch_size: int = 32
     lr: float = 1e-3
-    max_shift: int = 2
+    max_shift: Optional[int] = None  #: default: the config's (2 px on 28x28, 1 px on 8x8)
     seed: int = 0
     limit: Optional[int] = None
     device: str = "cpu"
@@ -41,7 +41,8 @@ def train_capsnet(run: CapsRun, checkpoint=None, resume: bool = False, progress=
     if run.limit:
         x_tr, y_tr = x_tr[:run.limit], y_tr[:run.limit]
     as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a))  # noqa: E731
-    trainer = Trainer(model, capsnet_step(run.max_shift), (as_t(x_tr), as_t(y_tr)), (as_t(ds.val[0]), as_t(ds.val[1])),
+    shift = CONFIGS[run.config].max_shift if run.max_shift is None else run.max_shift
+    trainer = Trainer(model, capsnet_step(shift), (as_t(x_tr), as_t(y_tr)), (as_t(ds.val[0]), as_t(ds.val[1])),
                       TrainConfig(epochs=run.epochs, batch_size=run.batch_size, lr=run.lr, schedule="exponential",
                                   gamma=0.95, seed=run.seed),
                       checkpoint=checkpoint, resume=resume, progress=progress)
