@@ -106,3 +106,18 @@ def test_refractory_boundary_is_the_one_documented_difference():
     np.testing.assert_allclose(snnsim.simulate(before_end, 0.01, backend="event").spikes["p"].times,
                                [2e-3, 4e-3], atol=TOL)
     np.testing.assert_allclose(run_on_nest(before_end, 0.01)["p"][0], [2e-3, 4e-3], atol=TOL)
+
+
+def test_nest_stays_out_of_the_test_process():
+    """NEST's OpenMP runtime and torch's crash together in one process: the oracle runs NEST in a child."""
+    import sys
+
+    run_on_nest(_tiny_network(), 0.01)
+    assert "nest" not in sys.modules
+
+
+def _tiny_network():
+    net = Network(dt=1e-4)
+    net.add_population("p", 1, LIF(tau_mem=10e-3, v_th=1.0, i_bias=1.5, t_ref=1e-3))
+    net.probe_spikes("p")
+    return net
