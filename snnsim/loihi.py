@@ -468,7 +468,8 @@ def quantize(net: Network, dt: float | None = None, integration: str | None = No
         pop = net.populations[name]
         spiking = not p.readout
         f = {"vth": p.vth, "bias": p.bias_mant}
-        sample = [(n, _sample(w, 512), m) for n, w, m in incoming[name]]
+        # distinct values only, as for the biases: copies of a network (snnsim.replicate) then map alike
+        sample = [(n, _sample(np.unique(w), 512), m) for n, w, m in incoming[name]]
         f_sample = {"vth": p.vth, "bias": _sample(np.unique(p.bias_mant), 256)}
         scales = _candidate_scales(f, incoming[name], spiking)
         errors = _search(scales, f_sample, sample, spiking)

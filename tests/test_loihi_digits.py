@@ -67,3 +67,21 @@ def test_netx_file_of_the_trained_network_runs_in_lava_dl_like_our_engine(traine
     np.testing.assert_array_equal(got[(0, "u")], ours.traces["hidden0.i_syn"].values[1:])
     np.testing.assert_array_equal(got[(1, "v")], ours.traces["output.v"].values[1:])
     np.testing.assert_array_equal(got[(1, "u")], ours.traces["output.i_syn"].values[1:])
+
+
+def test_copies_of_the_trained_network_map_onto_loihi_like_the_network(trained):
+    """snnsim.replicate (batched Lava runs, the netx file above) must not change the mapping: the same
+    scale, threshold, exponents and mantissas as the single network, copy after copy. (The scale search
+    once sampled the weights with their multiplicity, and 20 copies took weight exponent 2 where one
+    network took 0, which netx cannot carry.)"""
+    from snnsim.loihi import quantize
+
+    _, net = trained
+    copies = 20
+    one, many = quantize(net), quantize(replicate(net, copies, sources={"input": 64}))
+    for name in net.populations:
+        assert many.populations[name].scale == one.populations[name].scale
+        assert many.populations[name].vth == one.populations[name].vth
+    for name in net.projections:
+        assert many.projections[name].exp == one.projections[name].exp
+        np.testing.assert_array_equal(many.projections[name].mant, np.tile(one.projections[name].mant, copies))
