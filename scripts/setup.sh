@@ -25,7 +25,10 @@ fi
 # pillow < 11 keep numpy < 2 (lava-nc needs it).
 .venv/bin/python -m pip install -q --no-deps --ignore-requires-python "lava-dl==0.6.0"
 .venv/bin/python -m pip install -q "opencv-python-headless>=4.8.1.78,<4.12" "pillow<11" ninja
+# NeuroBench (the oracle of our metric definitions, tests/test_neurobench.py) declares torchaudio and
+# tonic, which would pull a CUDA torch; its metric modules import without them.
+.venv/bin/python -m pip install -q --no-deps "neurobench==2.3.0"
 # The oracles must really be there: a missing one would turn its tests into skips.
-.venv/bin/python -c "import nir, norse.torch, snntorch, nest" >/dev/null
+.venv/bin/python -c "import nir, norse.torch, snntorch, nest, neurobench.benchmarks" >/dev/null
 .venv/bin/python -c "from snnsim.lava_compat import import_lava; import_lava('lava.proc.lif.process')
 from snnsim.io.netx import import_netx; import_netx()" >/dev/null

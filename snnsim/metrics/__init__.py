@@ -5,6 +5,8 @@
 - :mod:`.profiles` hardware energy profiles with cited constants; user profiles from TOML/JSON
 - :mod:`.energy`   the estimate of a run on a profile, the equivalent ANN's, and measured energy
   (RAPL) where it can be read, reported beside the estimate and never mixed into it
+- :mod:`.neurobench` a trained network stepped the way NeuroBench hooks it, and NeuroBench's
+  figures of it (needs ``neurobench``; imported on demand)
 """
 
 from snnsim.metrics.counts import run_metrics
