@@ -11,7 +11,7 @@ C_E nu_ext (20 kHz at eta = 2, i.e. 2 spikes per step at dt = 0.1 ms). g = 5, et
 asynchronous irregular state of Brunel's Fig. 8C.
 
 ``scale`` multiplies N_E and N_I; the in-degrees C_E, C_I stay (so the mean-field input, and with
-it the rate, does not depend on ``scale``), which needs ``scale >= 0.1`` (C_E <= N_E).
+it the rate, does not depend on ``scale``), which needs ``scale > 0.1`` (no self-connections: C_E < N_E).
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ def build_brunel(scale: float = 1.0, g: float = 5.0, eta: float = 2.0, dt: float
                  record: bool = True) -> Network:
     """Model A at ``scale`` x (N_E, N_I); ``record`` adds spike probes on both populations."""
     n_e, n_i = int(round(N_E * scale)), int(round(N_I * scale))
+    if not (n_e > C_E and n_i > C_I):
+        from snnsim.errors import NetworkError
+        raise NetworkError("brunel", "scale", f"must give N_E > C_E = {C_E} and N_I > C_I = {C_I} "
+                           f"(scale > 0.1), got {scale!r}: {n_e} and {n_i} neurons")
     model = LIF(tau_mem=TAU, v_leak=0.0, v_th=THETA, v_reset=V_R, t_ref=TAU_RP)
     net = Network(dt=dt, seed=seed, name="brunel")
     exc = net.add_population("exc", n_e, model)
