@@ -110,21 +110,3 @@ def poisson_table(key, lam, first_step):
         for i in range(n):
             out[s, i] = poisson_count(key, first_step + s, i, lam[s, i])
     return out
-
-
-@njit(cache=True)
-def bernoulli_table(key, prob, first_step):
-    """``out[s, i] = uniform(key, first_step + s, i) < prob[s, i]`` (and ``prob > 0``), as uint8.
-
-    The spikes a Poisson source emits in steps ``first_step ..``: the same numbers the clock
-    engine draws, for backends that build the whole input at once (training).
-    """
-    key = np.uint64(key)   # a key below 2**63 passed from Python arrives as int64
-    n_steps, n = prob.shape
-    out = np.zeros((n_steps, n), np.uint8)
-    for s in range(n_steps):
-        for i in range(n):
-            p = prob[s, i]
-            if p > 0.0 and uniform(key, first_step + s, i) < p:
-                out[s, i] = 1
-    return out

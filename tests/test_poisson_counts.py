@@ -96,3 +96,35 @@ def test_count_is_the_poisson_quantile_of_one_uniform():
         assert got.max() <= poisson_count_max(lam)
         # the truncated tail is at the uniform's resolution (2**-53; the summed CDF rounds to 1 a few ulps early)
         assert scipy.stats.poisson.sf(poisson_count_max(lam), lam) < 1e-15
+
+
+def test_counts_above_one_deliver_count_times_weight_on_the_clock_and_torch_engines():
+    """rate dt = 2 into LIF neurons that never fire: v follows the hand recursion
+    v_(k+1) = a v_k + c_k w from the recorded counts, on the clock engine and on torch (same counts)."""
+    from snnsim.connectivity import OneToOne
+    from snnsim.backends.capabilities import REGISTRY
+    w, tau, n = 0.01, 20e-3, 5
+    net = Network(dt=DT, seed=5)
+    net.add_poisson("q", n, 2.0 / DT)
+    net.add_population("p", n, LIF(tau_mem=tau, v_th=1e9))
+    net.connect("q", "p", OneToOne(), weight=w, delay=DT)
+    net.probe_state("p", "v")
+    net.probe_spikes("q")
+    engines = ["cpu"] + (["torch"] if "torch" in REGISTRY and _imports("torch") else [])
+    a = math.exp(-DT / tau)
+    for engine in engines:
+        res = simulate(net, 5e-3, backend=engine, arithmetic="float64")
+        v = res.traces["p.v"].values
+        sp = res.spikes["q"]
+        c = np.zeros(v.shape, np.int64)
+        np.add.at(c, (np.rint(sp.times / DT).astype(np.int64), sp.indices), 1)
+        assert c.max() >= 4, engine                       # Poisson(2): counts well above one
+        expected = np.zeros_like(v)
+        for k in range(2, len(v)):
+            expected[k] = a * expected[k - 1] + c[k - 1] * w
+        np.testing.assert_allclose(v, expected, rtol=1e-9, atol=1e-15, err_msg=engine)
+
+
+def _imports(module):
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
