@@ -20,9 +20,13 @@ neurons (plan + engine)                 ``NEURON_BYTES`` + 8 per parameter and s
 delay ring (clock engines)              ``ring rows x n_neurons x arithmetic bytes``, twice
                                         with an inhibitory channel (rows: next power of two
                                         above the longest delay in steps)
-engine synapses (``cpu``, ``event``)    ``ENGINE_SYNAPSE_BYTES[engine]`` + the arithmetic's
-                                        bytes per per-synapse weight; torch: one dense
-                                        ``n_post x n_pre`` matrix per projection
+engine synapses                         ``ENGINE_SYNAPSE_BYTES[engine]``: targets, delays
+                                        (none, shared, per synapse), per-synapse weights;
+                                        torch adds one dense ``n_post x n_pre`` matrix per
+                                        projection
+spike buffers (clock engine)            ``SPIKE_BUFFER_BYTES`` per entry one step can emit:
+                                        one per neuron, per Poisson neuron the bound of its
+                                        count (about ``lam + 8 sqrt(lam) + 20``)
 recorded spikes (per run)               ``SPIKE_BYTES`` per spike (engine buffer and Results);
                                         Poisson sources at rate x duration, populations at
                                         the recorder's first capacity (their rates are not
@@ -48,11 +52,16 @@ ROW_BYTES = 8              # int64 CSR row pointer per presynaptic neuron
 VALUE_BYTES = 8            # float64 weight or delay
 BUILD_BYTES = 48           # peak of drawing a rule, per synapse (measured 40-45)
 NEURON_BYTES = 64          # engine state (v, syn, syn2, ref, flags) and step coefficients per neuron
-#: per synapse at the peak of an engine's packing, besides the weight: cpu measured (plan delay steps
-#: int64, an int64 temporary of the targets, uint32 targets, uint8 delays and their concatenated
-#: copies: 24 B, tests/test_memory_guard.py); event, torch and lava from their layouts (not measured)
-ENGINE_SYNAPSE_BYTES = {"cpu": 24, "event": 8 + 4 + 8 + 12, "torch": 8, "lava": 8 + 16}
+#: per synapse at the peak of an engine's packing: (targets, a delay given as None, per-synapse
+#: delays, per-synapse weights in units of the arithmetic's bytes). cpu measured
+#: (tests/test_memory_guard.py): an int64 temporary of the targets then uint32 targets (8);
+#: the plan's int64 delay steps, even when all are one step (8); per-synapse delays add their
+#: uint8 copy and its concatenation (8 + 2); weights their cast and concatenation (2 a).
+#: event, torch, lava: from their layouts, not measured.
+ENGINE_SYNAPSE_BYTES = {"cpu": (8, 8, 10, 2), "event": (12, 8, 24, 2), "torch": (8, 8, 8, 1),
+                        "lava": (24, 8, 8, 2)}
 SPIKE_BYTES = 12 + 16      # engine record (int64 step + int32 node) + Results (float64 time + int64 node)
+SPIKE_BUFFER_BYTES = 8 + 4 * 12   # clock engine, per entry a step can emit: spike list + recorder capacity
 TRACE_BYTES = 24           # engine float64 sample, the Results copy and a third while joining (measured)
 ARITHMETIC_BYTES = {"float32": 4, "float64": 8, "loihi_fixed": 8, "loihi_float": 8}
 
@@ -203,18 +212,30 @@ def estimate(net, duration: float | None = None, engine: str = "cpu", arithmetic
     for pop in net.populations.values():
         names = len(pop.model.parameter_names()) + len(pop.model.state_variables)
         est.add("neurons", pop.size * (NEURON_BYTES + 8 * names))
-    per_syn = ENGINE_SYNAPSE_BYTES.get(engine, ENGINE_SYNAPSE_BYTES["cpu"])
+    targets, none_delay, per_delay, per_weight = ENGINE_SYNAPSE_BYTES.get(engine, ENGINE_SYNAPSE_BYTES["cpu"])
     for proj in net.projections.values():
         n_pre = net.node(proj.pre).size
         if engine == "torch":
             est.add("synapses", n_pre * net.populations[proj.post].size * a)
-        est.add("synapses", proj.n_synapses * (per_syn + (a if np.ndim(proj.weights) else 0)) + (n_pre + 1) * 8)
+        per_syn = targets + (none_delay if proj.delays is None else per_delay if np.ndim(proj.delays) else 0) \
+            + (per_weight * a if np.ndim(proj.weights) else 0)
+        est.add("synapses", proj.n_synapses * per_syn + (n_pre + 1) * 8)
     if engine != "event" and n:
         longest = _delay_steps_max(net, dt)
         rows = 1 << max(1, int(np.ceil(np.log2(longest + 1))))
         channels = 2 if any(p.target == "inh" for p in net.projections.values()) or \
             any(type(p.model).__name__ == "CobaLIF" for p in net.populations.values()) else 1
         est.add("delay ring", rows * n * a * channels)
+    if engine == "cpu":   # per-step spike list (int64) and the recorder's first capacity (4 x, 12 B each)
+        entries = n
+        for src in net.sources.values():
+            rate = getattr(src, "rate", None)
+            if rate is not None:   # the per-neuron bound of a Poisson count (kernels.rng.poisson_count_max)
+                lam = float(np.max(rate)) * dt if np.size(rate) else 0.0
+                entries += src.size * (lam + 8 * np.sqrt(lam) + 20 if lam > 0 else 0)
+            else:
+                entries += src.size
+        est.add("spike buffers", entries * SPIKE_BUFFER_BYTES)
     for src in net.sources.values():
         rate = getattr(src, "rate", None)
         est.add("sources", 16 * src.size + (np.asarray(rate).nbytes if rate is not None else 0)

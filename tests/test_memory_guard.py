@@ -79,6 +79,21 @@ def test_engine_estimate_matches_the_measured_build_and_run():
     assert abs(est / peak - 1) < 0.30, (est, peak)
 
 
+def test_engine_estimate_matches_the_measured_brunel_run():
+    """Brunel at scale 0.2 (3.1 M synapses, shared weights and delay, Poisson drive at rate dt = 2:
+    spike buffers sized by the count bound): estimate within 30 % of the traced build and run."""
+    from snnsim.examples.brunel import build_brunel
+    simulate(Network_small(), 1e-3)
+    net = build_brunel(scale=0.2)
+    est = memory.estimate(net, 0.05, "cpu", "float32")
+    assert est.parts["spike buffers"] > 2500 * 22 * memory.SPIKE_BUFFER_BYTES * 0.9
+    tracemalloc.start()
+    simulate(net, 0.05)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert abs(est.total / peak - 1) < 0.30, (est.total, peak, est.parts)
+
+
 def Network_small():
     net = Network()
     net.add_population("a", 2, LIF())
