@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from snnsim import changes as ch
+from snnsim import memory
 from snnsim.discretize import steps_of
 from snnsim.errors import NetworkError
 from snnsim.network import Network
@@ -89,6 +90,7 @@ class Engine:
         """Check, plan and build from the network as it is now (also before a first run after changes)."""
         net = self.network
         check(net, self.options, self.NAME, self.CAPABILITIES)
+        memory.check_engine(net, self.NAME, self.options.arithmetic, self.options.dt or net.dt)  # before building
         self.dt = self.options.dt or net.dt
         self.integration = self.options.integration or net.integration
         self.arithmetic = self.options.arithmetic
@@ -118,6 +120,7 @@ class Engine:
         self.sync()
         n_steps = steps_of(duration, self.dt, "run", "duration") if self.CAPABILITIES.time == "steps" else None
         progress = self.options.progress if progress is None else progress
+        memory.check_engine(self.network, self.NAME, self.arithmetic, self.dt, duration)
         res = self._advance(duration, n_steps, progress)
         res.counters["wall_s"] = time.perf_counter() - t_wall
         res.counters["build_s"] = self.build_s if not self._segments else 0.0

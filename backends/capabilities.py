@@ -70,9 +70,10 @@ class Capabilities:
     comparison: str = "bit-identical"
     options: tuple = ()
     reasons: tuple = ()
-    #: ``per_step``: at most one Poisson spike per neuron and step (``rate dt <= 1``);
+    #: ``counts``: a Poisson(rate dt) number of spikes per neuron and step, at any rate;
+    #: ``per_step``: the same counts, refused above ``rate dt = 1``;
     #: ``continuous``: Poisson processes in continuous time, at any rate
-    poisson: str = "per_step"
+    poisson: str = "counts"
 
     def reason(self, key: str) -> str:
         return dict(self.reasons).get(key, "")
@@ -228,8 +229,8 @@ def check(network: Network, options, name: str, caps: Capabilities) -> None:
         if kind.startswith("poisson") and eff.poisson == "per_step" and float(np.max(src.rate)) * dt > 1:
             rate = float(np.max(src.rate))
             raise _refuse(name, src.where, "rate", f"Poisson rates with rate*dt > 1 ({rate!r} Hz at dt={dt!r} s "
-                          f"gives {rate * dt:.3g})", lambda c: c.poisson == "continuous",
-                          "it draws at most one spike per neuron and step; use a smaller dt", arithmetic)
+                          f"gives {rate * dt:.3g})", lambda c: c.poisson != "per_step",
+                          caps.reason("poisson") or "use a smaller dt", arithmetic)
     for cur in network.currents.values():
         kind = "current" if cur.sample_dt is None else "current_series"
         if kind not in eff.inputs:

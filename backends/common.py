@@ -13,7 +13,7 @@ from snnsim.errors import NetworkError
 from snnsim.network import Network, SpikeSource
 from snnsim.plan import sampled, stream_id
 from snnsim.results import Results, build_results
-from snnsim.kernels.rng import bernoulli_table, stream_key
+from snnsim.kernels.rng import poisson_table, stream_key
 
 
 def source_key(seed: int, name: str) -> np.uint64:
@@ -32,12 +32,12 @@ def source_raster(net: Network, name: str, dt: float, n_steps: int, first: int =
         keep = (k >= 0) & (k < n_steps)
         np.add.at(out, (k[keep], src.indices[keep]), 1.0)
         return out
-    # time index k >= 1 holds the spikes drawn in step n = k - 1 with p = rate(t_n) dt (docs/models.md)
+    # time index k >= 1 holds the Poisson(rate(t_n) dt) counts drawn in step n = k - 1 (docs/models.md)
     lo = max(first, 1)
     if lo < first + n_steps:
         rate = np.broadcast_to(np.asarray(src.rate, np.float64), (src.size,)) if src.rate_dt is None else src.rate
         prob = sampled(rate * dt, src.rate_dt, dt, lo - 1, first + n_steps - lo, src.size, src.where, "rate_dt")
-        out[lo - first:] = bernoulli_table(source_key(net.seed, name), np.ascontiguousarray(prob), lo)
+        out[lo - first:] = poisson_table(source_key(net.seed, name), np.ascontiguousarray(prob), lo)
     return out
 
 

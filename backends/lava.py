@@ -60,6 +60,7 @@ CAPABILITIES = Capabilities(
     # loihi_fixed is integer arithmetic, bit-identical to the CPU engine; in loihi_float Lava sums a
     # step's inputs in another order: the same spikes, states to rounding
     comparison="float",
+    poisson="per_step",
     options=(("run_config", "sim"), ("connections", "auto")),
     reasons=(("model:CobaLIF", "Loihi's neuron is a current-based LIF"),
              ("delays", "Lava's Dense and Sparse delay every spike by exactly one step"),
@@ -67,7 +68,9 @@ CAPABILITIES = Capabilities(
              ("reset", "Lava's LIF resets v to 0"),
              ("current", "Loihi has no injected current; give a constant drive as i_bias (the Loihi bias)"),
              ("current_series", "Loihi has no injected current"),
-             ("target", "Loihi's LIF has one current input")),
+             ("target", "Loihi's LIF has one current input"),
+             ("poisson", "a source's Poisson count travels as a graded spike, checked only up to rate*dt = 1; "
+                         "use a smaller dt")),
 )
 #: the most Lava steps played between two refills of the sources and drains of the taps
 CHUNK_STEPS = 4096
@@ -180,8 +183,10 @@ class Simulator(Engine):
             procs[name] = lava["LIF"](shape=(p.size,), name=f"pop_{name}", **kw)
         return procs
 
-    def _connection(self, lava, proj, p, n_pre, n_post, first_spikes):
-        """A ``Dense`` or ``Sparse`` process for projection ``proj`` (mapped as ``p``)."""
+    def _connection(self, lava, proj, p, n_pre, n_post, first_spikes, graded=False):
+        """A ``Dense`` or ``Sparse`` process for projection ``proj`` (mapped as ``p``); ``graded``: its
+        input is a source's spike counts (a Poisson count c > 1 adds c x weight, as on the clock engine)."""
+        bits = {"num_message_bits": 8} if graded else {}
         kind = connection_kind(self.connections, n_pre, n_post, proj.n_synapses)
         csr = p.csr(n_pre, n_post)
         weights = csr if kind == "sparse" else csr.toarray()
@@ -189,10 +194,10 @@ class Simulator(Engine):
         if self.fixed_point:
             mode = {"excitatory": "EXCITATORY", "inhibitory": "INHIBITORY", "mixed": "MIXED"}[p.sign_mode]
             conn = cls(weights=weights.astype(np.int64), weight_exp=int(p.exp), num_weight_bits=8,
-                       sign_mode=getattr(lava["SignMode"], mode), name=f"proj_{proj.name}")
+                       sign_mode=getattr(lava["SignMode"], mode), name=f"proj_{proj.name}", **bits)
             initial = (csr.astype(np.int64) @ first_spikes.astype(np.int64)) << int(p.exp)
         else:
-            conn = cls(weights=weights.astype(np.float64), name=f"proj_{proj.name}")
+            conn = cls(weights=weights.astype(np.float64), name=f"proj_{proj.name}", **bits)
             initial = csr.astype(np.float64) @ first_spikes
         if first_spikes.any():   # spikes of t = 0 reach their targets in Lava step 1
             conn.a_buff.init = np.asarray(initial)
@@ -211,7 +216,8 @@ class Simulator(Engine):
         for proj in net.projections.values():
             n_pre, n_post = net.node(proj.pre).size, net.node(proj.post).size
             spikes0 = first[proj.pre] if proj.pre in first else np.zeros(n_pre)
-            conn = self._connection(lava, proj, self.loihi.projections[proj.name], n_pre, n_post, (spikes0 > 0) * 1.0)
+            conn = self._connection(lava, proj, self.loihi.projections[proj.name], n_pre, n_post, spikes0 * 1.0,
+                                    graded=proj.pre in first)
             nodes[proj.pre].s_out.connect(conn.s_in)
             conn.a_out.connect(neurons[proj.post].a_in)
             links.append((proj.pre, proj.post))
@@ -302,7 +308,7 @@ class Simulator(Engine):
                     raster = source_raster(net, name, self.dt, c, start + 1)
                     rasters[name].append(raster)
                     cols = np.zeros((raster.shape[1], g["chunk"]))
-                    cols[:, (np.arange(start + 1, start + c + 1) - 1) % g["chunk"]] = (raster > 0).T
+                    cols[:, (np.arange(start + 1, start + c + 1) - 1) % g["chunk"]] = raster.T
                     if self.started or done:
                         ring.data.set(cols)
                     else:

@@ -24,7 +24,7 @@ from numba import njit
 
 from .loihi import loihi_fixed_update, loihi_float_update
 from .neurons import coba_euler_update, coba_exp_euler_update, fire_and_reset, linear_update
-from .rng import uniform
+from .rng import poisson_count
 from .synapses import propagate
 
 FAMILY_LINEAR, FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER, FAMILY_LOIHI_FIXED, FAMILY_LOIHI_FLOAT = 0, 1, 2, 3, 4
@@ -41,7 +41,7 @@ Neurons = namedtuple("Neurons", "v syn syn2 ref flags coef ref_steps pop_lo pop_
 Synapses = namedtuple("Synapses", "pre_group pre_lo row_off channel w0 w_off d0 d_off indptr post weight delay "
                                   "ring ring2 mask")
 #: source groups (one entry each: node range, kind, rate table slice, timed-spike slice)
-#: ``table``: spike probability per step and ``keys``: random stream (Poisson);
+#: ``table``: mean spike count per step (rate dt) and ``keys``: random stream (Poisson);
 #: ``tsteps/tidx``: timed spikes sorted by (k, index)
 Sources = namedtuple("Sources", "lo hi kind table off n_rows n_cols sps keys tsteps tidx tptr tend")
 #: current inputs (one entry each) writing ``Neurons.iext``; ``use`` is a 0/1 array of length 1
@@ -66,10 +66,11 @@ def _emit_sources(n, k, include_poisson, src, spikes, ns):
             base = src.off[g] + row * src.n_cols[g]
             per_neuron = src.n_cols[g] > 1
             for i in range(src.hi[g] - lo):
-                p = src.table[base + i] if per_neuron else src.table[base]
-                if p > 0.0 and uniform(src.keys[g], k, i) < p:
-                    spikes[ns] = lo + i
-                    ns += 1
+                lam = src.table[base + i] if per_neuron else src.table[base]
+                if lam > 0.0:   # a count c > 1 is c entries: c x weight in this step
+                    for _ in range(poisson_count(src.keys[g], k, i, lam)):
+                        spikes[ns] = lo + i
+                        ns += 1
         else:
             ptr = src.tptr[g]
             end = src.tend[g]

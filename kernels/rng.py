@@ -4,6 +4,11 @@ A pure function of its arguments (rounds of the SplitMix64 finaliser), so the
 same numbers come out whatever the chunking, thread count or backend. A
 ``stream`` separates independent users of one seed (each Poisson source uses the
 CRC-32 of its name); ``step`` and ``index`` must be below 2**32.
+
+Poisson counts (:func:`poisson_count`) invert the Poisson CDF at one uniform per
+``(step, index)``, so a count is as reproducible as a uniform; a mean ``lam`` above
+:data:`POISSON_PART` is split into equal parts, part ``j`` drawn from the sub-stream
+``part_key(key, j)`` (a sum of independent Poisson counts is a Poisson count).
 """
 
 import numpy as np
@@ -42,19 +47,66 @@ def uniform(key, step, index):
     return np.float64(z >> _S11) * _INV53
 
 
-@njit(cache=True)
-def bernoulli_table(key, prob, first_step):
-    """``out[s, i] = uniform(key, first_step + s, i) < prob[s, i]`` (and ``prob > 0``), as uint8.
+#: the largest mean drawn by one inversion (``exp(-256)`` is far from underflow)
+POISSON_PART = 256.0
 
-    The spikes a Poisson source emits in steps ``first_step ..``: the same numbers the clock
-    engine draws, for backends that build the whole input at once (training).
-    """
+
+@njit(cache=True)
+def part_key(key, j):
+    """The key of part ``j >= 1`` of a Poisson draw with a mean above :data:`POISSON_PART`."""
+    return mix64(np.uint64(key) + np.uint64(j) * _GOLDEN)
+
+
+@njit(cache=True, inline="always")
+def _invert(w, lam):
+    """The Poisson(``lam``) count at ``w = 1 - u`` in ``(0, 1]``: the smallest ``k`` with
+    ``CDF(k) >= w`` (``k = 0`` iff ``u <= 1 - exp(-lam)`` fails, so a spike happens with
+    probability ``1 - exp(-lam)``, nearly the old Bernoulli ``u < lam`` at small ``lam``)."""
+    k = 0
+    term = np.exp(-lam)
+    cdf = term
+    while w > cdf and term > 0.0:
+        k += 1
+        term *= lam / k
+        cdf += term
+    return k
+
+
+@njit(cache=True)
+def poisson_count(key, step, index, lam):
+    """A Poisson(``lam``) count determined by ``(key, step, index)``; ``lam >= 0``."""
+    key = np.uint64(key)
+    if lam <= 0.0:
+        return 0
+    if lam <= POISSON_PART:
+        return _invert(1.0 - uniform(key, step, index), lam)
+    parts = int(np.ceil(lam / POISSON_PART))
+    share = lam / parts
+    k = _invert(1.0 - uniform(key, step, index), share)
+    for j in range(1, parts):
+        k += _invert(1.0 - uniform(part_key(key, j), step, index), share)
+    return k
+
+
+@njit(cache=True)
+def poisson_count_max(lam):
+    """The largest count :func:`poisson_count` can return for mean ``lam`` (``u = 0``): sizes the
+    per-step spike buffers. About ``lam + 8 sqrt(lam) + 20`` (the CDF rounds to 1 there)."""
+    if lam <= 0.0:
+        return 0
+    parts = max(1, int(np.ceil(lam / POISSON_PART)))
+    return parts * _invert(1.0, lam / parts)
+
+
+@njit(cache=True)
+def poisson_table(key, lam, first_step):
+    """``out[s, i] = poisson_count(key, first_step + s, i, lam[s, i])`` as int32: the spike counts
+    a Poisson source emits in steps ``first_step ..``, the same numbers the clock engine draws,
+    for backends that build the whole input at once (training, Lava)."""
     key = np.uint64(key)   # a key below 2**63 passed from Python arrives as int64
-    n_steps, n = prob.shape
-    out = np.zeros((n_steps, n), np.uint8)
+    n_steps, n = lam.shape
+    out = np.zeros((n_steps, n), np.int32)
     for s in range(n_steps):
         for i in range(n):
-            p = prob[s, i]
-            if p > 0.0 and uniform(key, first_step + s, i) < p:
-                out[s, i] = 1
+            out[s, i] = poisson_count(key, first_step + s, i, lam[s, i])
     return out

@@ -343,12 +343,23 @@ def cmd_info(args) -> int:
             ("setting", "seed", net.seed),
             ("total", "neurons", f"{net.n_neurons:,}"), ("total", "synapses", f"{net.n_synapses:,}")]
     _table(f"{net.name} ({args.file})", ("kind", "name", "description"), rows)
+    from snnsim import memory
+    est = memory.estimate(net, args.duration, args.backend, args.arithmetic, network=True)
+    free = memory.available()
+    mem_rows = [(item, memory.fmt_bytes(b)) for item, b in est.parts.items()]
+    mem_rows += [("total", memory.fmt_bytes(est.total)),
+                 ("available", memory.fmt_bytes(free) if free is not None else "unknown")]
+    _table(f"memory estimate: {args.backend} engine, {args.arithmetic}"
+           + (f", {args.duration:g} s run" if args.duration else ", before a run"), ("item", "bytes"), mem_rows)
     if args.json:
         print_json({"network": net.name, "dt_s": net.dt, "integration": net.integration, "seed": net.seed,
                     "neurons": net.n_neurons, "synapses": int(net.n_synapses),
                     "populations": {n: p.size for n, p in net.populations.items()},
                     "sources": {n: s.size for n, s in net.sources.items()},
-                    "projections": {n: p.n_synapses for n, p in net.projections.items()}})
+                    "projections": {n: p.n_synapses for n, p in net.projections.items()},
+                    "memory": {"engine": args.backend, "arithmetic": args.arithmetic, "duration_s": args.duration,
+                               "parts_bytes": est.parts, "total_bytes": est.total, "available_bytes": free,
+                               "fits": free is None or est.total <= free}})
     return 0
 
 
@@ -467,6 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="describe a network file")
     info.add_argument("file", metavar="FILE", help="Python script or .h5 network")
+    info.add_argument("--duration", type=positive_float, default=None, metavar="S",
+                      help="also estimate the recorders and traces of a run this long (s)")
+    info.add_argument("--backend", default="cpu", help="engine of the memory estimate (default cpu)")
+    info.add_argument("--arithmetic", default="float64", help="arithmetic of the memory estimate (default float64)")
     info.add_argument("--json", action="store_true", help="also print the figures as one JSON object (last line)")
     info.set_defaults(func=cmd_info)
 

@@ -24,6 +24,7 @@ from typing import Union
 import numpy as np
 
 from snnsim import connectivity as conn
+from snnsim import memory
 from snnsim.distributions import Distribution, child_rng, resolve
 from snnsim.errors import NetworkError
 from snnsim.models import NeuronModel
@@ -73,6 +74,14 @@ def check_integration(integration, where: str = "network") -> str:
     if integration not in INTEGRATIONS:
         raise NetworkError(where, "integration", f"must be one of {INTEGRATIONS}, got {integration!r}")
     return integration
+
+
+def _check_population(pop, seed: int) -> None:
+    """Validate ``pop``'s parameters and initial values: on one neuron when every parameter and
+    initial value is one number (the same checks, without arrays of ``size``), else on all."""
+    uniform = all(np.ndim(getattr(pop.model, n)) == 0 for n in pop.model.parameter_names()) and \
+        all(np.ndim(v) == 0 and not isinstance(v, Distribution) for v in pop.initial.values())
+    (Population(pop.name, 1, pop.model, pop.initial) if uniform else pop).initial_state(seed)
 
 
 @dataclass
@@ -326,7 +335,10 @@ class Network:
             if var not in model.state_variables:
                 raise NetworkError(where, "initial", f"{model.kind} has no state variable {var!r} "
                                    f"(it has {model.state_variables})")
-        pop.initial_state(self.seed)  # validates parameters and initial values now
+        memory.check(memory.Estimate({"validation": 8 * size * (len(model.parameter_names())
+                                                                + len(model.state_variables))}),
+                     where, "size", f"{size:,} neurons")
+        _check_population(pop, self.seed)  # validates parameters and initial values now
         self.populations[name] = pop
         return pop
 
@@ -390,6 +402,7 @@ class Network:
                                f"(n_post, n_pre) weight matrix, got {rule!r}")
         if isinstance(rule, (conn.Dense, conn.SparseMatrix)) and weight is not None:
             raise NetworkError(where, "weight", "is given by the matrix; do not pass weight too")
+        memory.check_connect(rule, pre_node.size, post_node.size, pre_node is post_node, weight, delay, where)
         rng = child_rng(self.seed, "projection", name)
         built = rule.build(pre_node.size, post_node.size, rng, pre_node is post_node, where)
         n_syn = len(built.indices)
@@ -638,7 +651,7 @@ class Network:
                 if var not in pop.model.state_variables:
                     raise NetworkError(pop.where, "initial", f"{pop.model.kind} has no state variable {var!r} "
                                        f"(it has {pop.model.state_variables})")
-            pop.initial_state(self.seed)
+            _check_population(pop, self.seed)
         for src in self.sources.values():
             self._check_size(src.where, src.size)
             if isinstance(src, PoissonSource):

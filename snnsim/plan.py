@@ -148,7 +148,7 @@ class ProjectionPlan:
 
 @dataclass
 class SourcePlan:
-    """One source: ``kind`` ``"poisson"`` (stream ``key``, spike probability per step
+    """One source: ``kind`` ``"poisson"`` (stream ``key``, mean spike count per step (rate dt)
     ``prob`` ``(n_rows, n_cols)`` held ``steps_per_sample`` steps, rates in Hz) or ``"timed"``
     (spike ``steps`` and ``indices`` sorted by step then index, times in s). ``stream`` is the
     source's random stream within the network seed (:func:`stream_id`)."""

@@ -13,6 +13,7 @@ import math
 import zlib
 
 import numpy as np
+import scipy.stats
 
 from snnsim.models import CobaLIF, CubaLIF, IF, LI
 from snnsim.network import Network, PoissonSource, SpikeSource, StateProbe
@@ -139,8 +140,11 @@ def simulate(net: Network, duration: float, dtype=np.float64):
                 rate = src.rate if src.rate_dt is None else np.broadcast_to(src.rate[row], (src.size,))
                 idx = np.arange(src.size)
                 u = uniform(net.seed, name, k, idx)
-                p = rate * dt
-                fired[name] = idx[(p > 0) & (u < p)]
+                lam = np.asarray(rate * dt, np.float64)
+                assert lam.max(initial=0.0) <= 256, "the reference draws one part (docs/models.md)"
+                # the count is the Poisson quantile at 1 - u: the smallest c with CDF(c) >= 1 - u
+                count = np.where(lam > 0, scipy.stats.poisson.ppf(1.0 - u, np.maximum(lam, 1e-300)), 0)
+                fired[name] = np.repeat(idx, count.astype(np.int64))
             elif isinstance(src, SpikeSource):
                 ks = np.rint(src.times / dt).astype(np.int64)
                 fired[name] = np.sort(src.indices[ks == k])

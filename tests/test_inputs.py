@@ -188,25 +188,28 @@ def _poisson_run(n, rate, duration, rate_dt=None, seed=0):
 
 def test_poisson_count_and_independence():
     n, rate, duration = 2000, 50.0, 2.0
-    p = rate * DT
+    lam = rate * DT   # Poisson(lam) spikes per neuron and step
     n_steps = steps(duration)
     res = _poisson_run(n, rate, duration, seed=4)
     sp = res.spikes["q"]
     total = len(sp)
-    mean, sd = n * n_steps * p, math.sqrt(n * n_steps * p * (1 - p))
+    mean, sd = n * n_steps * lam, math.sqrt(n * n_steps * lam)
     assert abs(total - mean) < 5 * sd, (total, mean, sd)
     assert res.spike_counts["q"] == total == res.counters["source_spikes"]
-    # spikes lie on the grid, strictly after t = 0, at most once per neuron and step
+    # spikes lie on the grid, strictly after t = 0; a neuron fires c times in a step with P = Poisson pmf
     k = np.rint(sp.times / DT).astype(np.int64)
     np.testing.assert_allclose(sp.times, k * DT, rtol=0, atol=1e-12)
     assert k.min() >= 1 and k.max() <= n_steps
-    assert len(np.unique(k * n + sp.indices)) == total
-    # per-neuron counts ~ Binomial(n_steps, p): Fano factor 1 - p
+    _, per_pair = np.unique(k * n + sp.indices, return_counts=True)
+    cells = n * n_steps
+    p_multi = 1 - math.exp(-lam) * (1 + lam)   # P(c >= 2)
+    assert abs((per_pair >= 2).sum() - cells * p_multi) < 5 * math.sqrt(cells * p_multi)
+    # per-neuron counts ~ Poisson(n_steps lam): Fano factor 1
     counts = np.bincount(sp.indices, minlength=n)
-    assert abs(counts.var(ddof=1) / counts.mean() - (1 - p)) < 5 * math.sqrt(2 / n)
-    # per-step totals ~ Binomial(n, p): dispersion 1 - p, no correlation between steps
+    assert abs(counts.var(ddof=1) / counts.mean() - 1) < 5 * math.sqrt(2 / n)
+    # per-step totals ~ Poisson(n lam): dispersion 1, no correlation between steps
     per_step = np.bincount(k - 1, minlength=n_steps).astype(float)
-    assert abs(per_step.var(ddof=1) / per_step.mean() - (1 - p)) < 5 * math.sqrt(2 / n_steps) + 0.01
+    assert abs(per_step.var(ddof=1) / per_step.mean() - 1) < 5 * math.sqrt(2 / n_steps) + 0.01
     x = per_step - per_step.mean()
     for lag in (1, 2, 10):
         rho = (x[:-lag] * x[lag:]).mean() / x.var()
@@ -215,20 +218,18 @@ def test_poisson_count_and_independence():
     even = np.bincount(k[sp.indices % 2 == 0] - 1, minlength=n_steps).astype(float)
     odd = np.bincount(k[sp.indices % 2 == 1] - 1, minlength=n_steps).astype(float)
     assert abs(np.corrcoef(even, odd)[0, 1]) < 5 / math.sqrt(n_steps)
-    # inter-spike intervals are geometric in steps: mean 1/p, coefficient of variation sqrt(1 - p)
-    isis = []
-    for tr in sp.trains():
-        isis.append(np.diff(np.rint(tr / DT)))
-    isi = np.concatenate(isis)
-    assert abs(isi.mean() * p - 1) < 0.02
-    assert abs(isi.std() / isi.mean() - math.sqrt(1 - p)) < 0.02
+    # the steps a neuron fires in are geometric apart: P(fire) q = 1 - exp(-lam), mean 1/q, CV sqrt(1 - q)
+    q = 1 - math.exp(-lam)
+    isi = np.concatenate([np.diff(np.unique(np.rint(tr / DT))) for tr in sp.trains()])
+    assert abs(isi.mean() * q - 1) < 0.02
+    assert abs(isi.std() / isi.mean() - math.sqrt(1 - q)) < 0.02
 
 
 def test_poisson_rate_one_per_step_and_zero():
     res = _poisson_run(3, [1.0 / DT, 0.0, 0.5 / DT], 5e-3)
     counts = res.spikes["q"].counts()
-    assert counts[0] == 50 and counts[1] == 0  # p = 1 fires every step, p = 0 never
-    assert abs(counts[2] - 25) < 5 * math.sqrt(50 * 0.25)
+    assert counts[1] == 0  # rate 0 never fires; rate 1/dt: Poisson(1) per step, 50 steps
+    assert abs(counts[0] - 50) < 5 * math.sqrt(50) and abs(counts[2] - 25) < 5 * math.sqrt(25)
 
 
 def test_poisson_time_varying_rate():
@@ -390,22 +391,25 @@ def test_current_drives_regular_firing():
 
 
 def test_poisson_spikes_are_delivered_after_their_delay():
-    """Rate 1/dt: the source fires at every t = k dt, k >= 1; with one step of delay the
-    first input arrives at t = 2 dt, then one per step."""
+    """Rate 1/dt: the source fires Poisson(1) times at every t = k dt, k >= 1; with one step of
+    delay the c spikes of t_k add c w to v at t_(k+1) (first input at t = 2 dt)."""
     w, tau = 0.01, 1e3
     net = Network(dt=DT)
     net.add_poisson("q", 1, 1.0 / DT)
     net.add_population("p", 1, LIF(tau_mem=tau, v_th=1e9))
     net.connect("q", "p", OneToOne(), weight=w, delay=DT)
     net.probe_state("p", "v")
+    net.probe_spikes("q")
     res = simulate(net, 1e-3, arithmetic="float64")
     v = res.traces["p.v"].values[:, 0]
+    c = np.bincount(np.rint(res.spikes["q"].times / DT).astype(np.int64), minlength=len(v))
+    assert c[0] == 0 and c.max() >= 2   # counts above one occur (P(c >= 2) = 0.26 per step)
     a = math.exp(-DT / tau)
     expected = [0.0, 0.0]
-    for _ in range(len(v) - 2):
-        expected.append(a * expected[-1] + w)
+    for k in range(2, len(v)):
+        expected.append(a * expected[-1] + c[k - 1] * w)
     np.testing.assert_allclose(v, expected, rtol=1e-12, atol=0)
-    assert v[1] == 0.0 and v[2] == w
+    assert v[1] == 0.0 and v[2] == c[1] * w
 
 
 def test_spike_into_if_and_coba():

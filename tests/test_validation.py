@@ -428,14 +428,17 @@ def test_poisson_rate_negative_or_non_finite():
     assert "q" not in net.sources
 
 
-def test_poisson_probability_above_one_per_step():
+def test_poisson_rate_above_one_per_step_runs_on_the_clock_engine_and_lava_refuses_it():
+    """rate * dt = 2: the clock engine draws Poisson counts; Lava (graded spikes checked up to
+    rate * dt = 1) refuses it before building, naming the source, the field and the rate."""
     net = base_net()
     net.add_poisson("q", 3, 20000.0)  # rate * dt = 2 at dt = 0.1 ms
-    expect(lambda: simulate(net, 1e-3), "rate", "poisson source 'q'", "20000.0")
-    simulate(net, 1e-3, dt=DT / 4)  # 0.5 per step: fine
+    simulate(net, 1e-3)
+    lava = dict(backend="lava", arithmetic="loihi_fixed")
+    expect(lambda: simulate(net, 1e-3, **lava), "rate", "poisson source 'q'", "20000.0")
     net2 = base_net()
     net2.add_poisson("q", 3, [0.0, 5000.0, 20000.0], rate_dt=1e-3)  # time series, last sample too high
-    expect(lambda: simulate(net2, 1e-3), "rate", "poisson source 'q'", "20000.0")
+    expect(lambda: simulate(net2, 1e-3, **lava), "rate", "poisson source 'q'", "20000.0")
 
 
 def test_poisson_rate_dt_not_whole_steps():

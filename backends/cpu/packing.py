@@ -17,7 +17,7 @@ from snnsim.kernels import neurons as kn
 from snnsim.kernels.clock import (FAMILY_COBA_EULER, FAMILY_COBA_EXP_EULER, FAMILY_LINEAR, FAMILY_LOIHI_FIXED,
                                   FAMILY_LOIHI_FLOAT, SOURCE_POISSON, SOURCE_TIMED, Currents, Neurons, Sources,
                                   Synapses)
-from snnsim.kernels.rng import stream_key
+from snnsim.kernels.rng import poisson_count_max, stream_key
 
 FAMILY_CODES = {LINEAR: FAMILY_LINEAR, COBA_EULER: FAMILY_COBA_EULER, COBA_EXP_EULER: FAMILY_COBA_EXP_EULER}
 ROW_OF = {"a": kn.A, "drive": kn.DRIVE, "c": kn.C, "ds": kn.DS, "ds2": kn.DS2, "e1": kn.E1, "e2": kn.E2,
@@ -163,6 +163,15 @@ def moved_ring(old: np.ndarray, new: np.ndarray, step: int) -> np.ndarray:
     return new
 
 
+def poisson_buffer(lam: np.ndarray, size: int) -> int:
+    """Spike-buffer entries a Poisson source of ``size`` neurons with means ``lam`` per step
+    (``(n_rows, n_cols)``, ``n_cols`` 1 or ``size``) can fill in one step: per neuron the largest
+    count :func:`poisson_count_max` at its largest mean."""
+    peak, counts = np.unique(lam.max(axis=0), return_counts=True)
+    scale = size if lam.shape[1] == 1 else 1
+    return int(sum(poisson_count_max(float(x)) * int(c) * scale for x, c in zip(peak, counts)))
+
+
 def pack_sources(plan: Plan) -> tuple[Sources, int]:
     """Source groups and the largest number of spikes they can emit in one step."""
     lo, hi, kind, tables, off, n_rows, n_cols, sps, keys = [], [], [], [], [], [], [], [], []
@@ -172,7 +181,7 @@ def pack_sources(plan: Plan) -> tuple[Sources, int]:
         lo.append(src.lo)
         hi.append(src.lo + src.size)
         keys.append(np.uint64(stream_key(np.uint64(plan.seed), np.uint64(src.stream))))
-        if src.kind == "poisson":   # rate * dt <= 1 (Capabilities.poisson, checked)
+        if src.kind == "poisson":   # Poisson counts per step: at most poisson_count_max each
             kind.append(SOURCE_POISSON)
             tables.append(src.prob.reshape(-1))
             off.append(at_table)
@@ -182,7 +191,7 @@ def pack_sources(plan: Plan) -> tuple[Sources, int]:
             at_table += src.prob.size
             tptr.append(0)
             tend.append(0)
-            max_per_step += src.size
+            max_per_step += poisson_buffer(src.prob, src.size)
         else:
             tsteps.append(src.steps)
             tidx.append(src.indices)
