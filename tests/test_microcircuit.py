@@ -1,0 +1,80 @@
+"""The Potjans & Diesmann (2014) microcircuit (snnsim.examples.microcircuit).
+
+Counts are checked against the model's formulas computed here by hand; rates against the
+full-scale reference rates of the INM-6 microcircuit-PD14-model repository (``full_mean_rates``:
+0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829 Hz for L2/3E ... L6I; PD14 Fig. 6 shows the
+same ordering: L2/3E and L6E near 1 Hz, L5E/L5I/L6I highest).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from snnsim.examples import microcircuit as mc
+from snnsim.simulate import simulator
+
+# published sizes (PD14 Table 5), the K_ext table and the connection probabilities, typed in again
+SIZES = {"L23E": 20683, "L23I": 5834, "L4E": 21915, "L4I": 5479, "L5E": 4850, "L5I": 1065,
+         "L6E": 14395, "L6I": 2948}
+REFERENCE_HZ = {"L23E": 0.903, "L23I": 2.965, "L4E": 4.414, "L4I": 5.876, "L5E": 7.569, "L5I": 8.633,
+                "L6E": 1.105, "L6I": 7.829}
+
+
+def _k(p, n_pre, n_post):
+    """The model's synapse number: K = log(1 - p) / log(1 - 1 / (N_pre N_post))."""
+    return math.log1p(-p) / math.log1p(-1 / (n_pre * n_post))
+
+
+def test_full_scale_counts_by_hand():
+    assert sum(SIZES.values()) == 77169
+    p = mc.parameters(1.0)
+    assert list(p["sizes"]) == list(SIZES.values())
+    # L2/3E -> L2/3E (p 0.1009), L4E -> L2/3E (0.0437), L6I -> L6E (0.2252)
+    assert abs(p["synapses"][0, 0] - _k(0.1009, 20683, 20683)) <= 1   # rounding of the float formula
+    assert abs(p["synapses"][0, 2] - _k(0.0437, 21915, 20683)) <= 1
+    assert abs(p["synapses"][6, 7] - _k(0.2252, 2948, 14395)) <= 1
+    assert p["synapses"][0, 5] == 0
+    assert 2.98e8 < p["synapses"].sum() < 3.0e8          # "about 3 x 10^8"
+    # PSC of a 0.15 mV PSP: 87.8 pA (the reference's conversion); DC = 8 Hz K_ext w tau_syn
+    assert p["weight_pa"][0, 0] == pytest.approx(87.81, abs=0.01)
+    assert p["weight_pa"][0, 2] == pytest.approx(2 * 87.81, abs=0.02)
+    assert p["weight_pa"][3, 1] == pytest.approx(-4 * 87.81, abs=0.04)
+    assert p["dc_pa"][0] == pytest.approx(8 * 1600 * 87.81 * 0.5e-3, rel=1e-4)
+
+
+def test_scaled_network_has_the_expected_neurons_and_synapses():
+    scale = 0.02
+    net = mc.microcircuit(scale, "dc", seed=3)
+    for name, n in SIZES.items():
+        assert net.populations[name].size == round(n * scale)
+    for tgt, post_name in enumerate(SIZES):
+        for src, pre_name in enumerate(SIZES):
+            p = mc.CONN_PROBS[tgt, src]
+            expected = round(_k(p, SIZES[pre_name], SIZES[post_name]) * scale * scale) if p > 0 else 0
+            proj = net.projections.get(f"{pre_name}->{post_name}")
+            assert (proj.n_synapses if proj else 0) == expected
+    proj = net.projections["L4E->L23E"]
+    w = np.asarray(proj.weights) / 1e-12
+    assert w.mean() == pytest.approx(2 * 87.81 / math.sqrt(scale), rel=0.02)
+    assert w.std() / w.mean() == pytest.approx(0.1, rel=0.1)
+    d = np.asarray(net.projections["L23I->L23E"].delays) / 1e-3
+    assert d.min() > 0.05                                   # redrawn below dt/2
+    assert d.mean() == pytest.approx(0.75, rel=0.1)        # slightly above 0.75 (truncated)
+
+
+def test_population_rates_near_the_reference_at_reduced_scale():
+    """10 % of the neurons with the full in-degrees (k_scale=1) and DC drive: after 0.1 s of warm-up,
+    each population's rate over 0.4 s lies within a factor 2.5 of the full-scale reference rate, and
+    the two quiet populations (L2/3E, L6E, about 1 Hz in the reference) are the two slowest.
+    With 10 % of the neurons each pair of neurons shares ~10 x more inputs than at full scale, so
+    L2/3E runs about 2 x faster (docs/microcircuit.md). Downscaled in-degrees with DC drive fall
+    silent after the initial transient, as the reference warns (its DC is then below rheobase)."""
+    net = mc.microcircuit(0.1, "dc", seed=55, k_scale=1.0)
+    with simulator(net, "cpu") as sim:
+        sim.run(0.1)
+        res = sim.run(0.4)
+    rates = mc.population_rates(res, net)
+    for name, ref in REFERENCE_HZ.items():
+        assert ref / 2.5 < rates[name] < ref * 2.5, (name, rates[name], ref)
+    assert sorted(rates, key=rates.get)[:2] in (["L23E", "L6E"], ["L6E", "L23E"]), rates
