@@ -45,7 +45,7 @@ def test_full_scale_counts_by_hand():
 
 def test_scaled_network_has_the_expected_neurons_and_synapses():
     scale = 0.02
-    net = mc.microcircuit(scale, "dc", seed=3)
+    net = mc.microcircuit(scale, "dc", seed=3, k_scale=scale)
     for name, n in SIZES.items():
         assert net.populations[name].size == round(n * scale)
     for tgt, post_name in enumerate(SIZES):

@@ -10,8 +10,7 @@ synapses at full scale. The numbers are those of the model's reference implement
 - connectivity: for each (source, target) population pair the connection probability ``p`` of
   the published table gives ``K = log(1 - p) / log(1 - 1/(N_pre N_post))`` synapses of the full
   network, drawn as the model draws them (``fixed_total_number``: ``K`` random (pre, post) pairs,
-  multapses and autapses allowed); at ``scale`` < 1 the count is ``round(K scale^2)`` (neurons
-  and in-degrees both scaled);
+  multapses and autapses allowed); scaled, the count is ``round(K scale k_scale)``;
 - weights: Normal with mean 87.8 pA (the current whose PSP peaks at 0.15 mV), relative sd 0.1,
   redrawn while of the wrong sign; L4E -> L2/3E doubled; inhibitory ones g = -4 times;
 - delays: Normal 1.5 +- 0.75 ms (excitatory) and 0.75 +- 0.375 ms (inhibitory), redrawn below
@@ -20,8 +19,10 @@ synapses at full scale. The numbers are those of the model's reference implement
   at ``K_ext x 8 Hz`` with the excitatory weight and a 1.5 ms delay (``drive="poisson"``), or
   the DC current of the same mean ``8 Hz K_ext w tau_syn`` (``drive="dc"``, the reference
   model's default);
-- scaling (``scale`` < 1): weights divided by ``sqrt(scale)``, and the mean input the smaller
-  in-degrees miss (at the reference full-scale rates) given back as DC, as the reference does;
+- scaling: ``scale`` of the neurons and ``k_scale`` of the in-degrees (default: ``scale`` with
+  Poisson drive, 1 with DC drive); with ``k_scale`` < 1 weights are divided by
+  ``sqrt(k_scale)``, and the mean input the smaller in-degrees miss (at the reference
+  full-scale rates) is given back as DC, as the reference does;
 - initial ``v``: Normal per population with the reference's "optimized" means and sds
   (``v0="optimized"``, the PD14 repository's default) or -58 +- 10 mV (``v0="original"``).
 
@@ -91,9 +92,12 @@ def full_synapse_numbers() -> np.ndarray:
 def parameters(scale: float = 1.0, drive: str = "dc", k_scale: float | None = None) -> dict:
     """Every derived number of the (scaled) model: ``sizes``, ``synapses`` [target, source],
     ``weight_pa`` [target, source] means, ``weight_ext_pa``, ``k_ext``, ``poisson_rate_hz`` and
-    ``dc_pa`` per population. ``scale`` scales the neurons, ``k_scale`` (default ``scale``) the
-    in-degrees (the reference's ``N_scaling`` and ``K_scaling``)."""
-    k_scale = scale if k_scale is None else k_scale
+    ``dc_pa`` per population. ``scale`` scales the neurons, ``k_scale`` the in-degrees (the
+    reference's ``N_scaling`` and ``K_scaling``); default: ``scale`` with Poisson drive, 1 with DC
+    drive (scaled in-degrees leave the DC below rheobase and the network falls silent after its
+    initial transient, as the reference warns)."""
+    if k_scale is None:
+        k_scale = scale if drive == "poisson" else 1.0
     for field, value in (("scale", scale), ("k_scale", k_scale)):
         if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1):
             raise NetworkError("microcircuit", field, f"must be in (0, 1], got {value!r}")
@@ -158,8 +162,8 @@ def redrawn_normal(rng: np.random.Generator, mean: float, std: float, n: int, lo
 
 def microcircuit(scale: float = 1.0, drive: str = "dc", seed: int = 55, *, k_scale: float | None = None,
                  record: bool = True, v0: str = "optimized", dt: float = DT * ms) -> Network:
-    """The PD14 microcircuit at ``scale`` (fraction of neurons; ``k_scale``, default ``scale``: fraction
-    of in-degrees) with background ``drive`` ``"dc"`` or ``"poisson"``; ``record`` adds a spike probe
+    """The PD14 microcircuit at ``scale`` (fraction of neurons; ``k_scale``: fraction of in-degrees,
+    default see :func:`parameters`) with background ``drive`` ``"dc"`` or ``"poisson"``; ``record`` adds a spike probe
     per population."""
     p = parameters(scale, drive, k_scale)
     if v0 not in ("optimized", "original"):
@@ -199,3 +203,8 @@ def population_rates(results, net: Network) -> dict[str, float]:
     """Mean rate (Hz) of each population over the results' duration."""
     counts = results.spike_counts
     return {name: counts[name] / (net.populations[name].size * results.duration) for name in POPULATIONS}
+
+
+def effective_k_scale(scale: float, drive: str, k_scale: float | None) -> float:
+    """The in-degree fraction :func:`parameters` uses for these arguments."""
+    return k_scale if k_scale is not None else (scale if drive == "poisson" else 1.0)
