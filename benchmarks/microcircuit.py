@@ -9,7 +9,8 @@ count of ``--threads`` (snnsim: the engine's ``threads=`` option where it has on
 thread, marked ``threads_supported: false``).
 
 Figures: real-time factor (wall / simulated time of the timed part), synaptic events per second
-(snnsim's counter; NEST: spikes x out-degree of the sender population), build time, peak RSS of
+(snnsim's counter, background included; NEST: spikes x mean out-degree of the sender's
+population, plus the expected background events with Poisson drive), build time, peak RSS of
 each process, population rates and their ratio to the reference rates. Last line JSON with
 ``rtf``, ``rtf_nest``, ``speedup_vs_nest`` (NEST's wall / ours at the same threads), ``syn_events_per_s``,
 ``rates_hz`` (first thread count) and ``results`` (one row per thread count).
@@ -138,6 +139,8 @@ def nest_child(spec: dict) -> dict:
     counts = [int(r.n_events) for r in recs]
     out_degree = p["synapses"].sum(axis=0) / p["sizes"]      # synapses per sender, by source population
     events = float(np.dot(counts, out_degree))
+    if spec["drive"] == "poisson":   # the background's events, as snnsim's counter has them (expected number)
+        events += float(np.dot(p["poisson_rate_hz"], p["sizes"])) * spec["duration"]
     rates = {name: c / (int(p["sizes"][i]) * spec["duration"]) for i, (name, c) in enumerate(zip(mc.POPULATIONS, counts))}
     return {"threads": spec["threads"], "build_s": build_s, "warmup_wall_s": warm_s, "wall_s": wall,
             "rtf": wall / spec["duration"], "syn_events_per_s": events / wall, "rates_hz": rates,
