@@ -113,3 +113,22 @@ def test_rates_agree_with_nest_iaf_psc_exp_built_from_the_same_table():
     sizes = {name: net.populations[name].size for name in SIZES}
     mean = lambda r: sum(r[n] * sizes[n] for n in SIZES) / sum(sizes.values())  # noqa: E731
     assert mean(ours) == pytest.approx(mean(nest_rates), rel=0.25), (ours, nest_rates)
+
+
+def test_poisson_drive_is_one_train_per_neuron_at_k_ext_times_8_hz():
+    scale = 0.02
+    net = mc.microcircuit(scale, "poisson", seed=1)
+    w = 87.81 / math.sqrt(scale)   # pA, in-degrees scaled with the neurons
+    for name, k_ext in zip(SIZES, (1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100)):
+        src = net.sources[f"bg_{name}"]
+        assert src.size == net.populations[name].size
+        assert np.all(np.asarray(src.rate) == round(k_ext * scale) * 8.0)
+        proj = net.projections[f"bg->{name}"]
+        assert proj.n_synapses == src.size and proj.weights == pytest.approx(w * 1e-12, rel=1e-3)
+        assert proj.delays == pytest.approx(1.5e-3)
+    # the DC that the scaled in-degrees miss: with Poisson drive the background's share is added,
+    # 1e-3 tau_syn (1 - sqrt(scale)) w K_ext 8 Hz, and the full background DC is not
+    poisson, dc = mc.parameters(scale, "poisson")["dc_pa"], mc.parameters(scale, "dc", k_scale=scale)["dc_pa"]
+    full_bg = 8 * 1600 * 87.81 * 0.5e-3
+    assert poisson[0] - dc[0] == pytest.approx(-full_bg + 0.5e-3 * (1 - math.sqrt(scale)) * 87.81 * 1600 * 8,
+                                               rel=1e-3)
