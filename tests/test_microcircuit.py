@@ -132,3 +132,15 @@ def test_poisson_drive_is_one_train_per_neuron_at_k_ext_times_8_hz():
     full_bg = 8 * 1600 * 87.81 * 0.5e-3
     assert poisson[0] - dc[0] == pytest.approx(-full_bg + 0.5e-3 * (1 - math.sqrt(scale)) * 87.81 * 1600 * 8,
                                                rel=1e-3)
+
+
+def test_cli_prints_rates_table_and_json_last(capsys):
+    import json
+
+    from snnsim.cli import main
+    assert main(["microcircuit", "--scale", "0.01", "--duration", "0.05", "--warmup", "0.02", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1])
+    assert summary["neurons"] == sum(round(n * 0.01) for n in SIZES.values())
+    assert set(summary["rates_hz"]) == set(SIZES) and summary["k_scale"] == 1.0
+    assert any("L23E" in line and "0.903" in line for line in out[:-1])   # the table, reference column
