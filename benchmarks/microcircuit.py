@@ -92,7 +92,10 @@ def nest_child(spec: dict) -> dict:
 
     p = mc.parameters(spec["scale"], spec["drive"], spec["k_scale"])
     nest.ResetKernel()
-    nest.set_verbosity("M_ERROR")
+    if hasattr(nest, "VerbosityLevel"):
+        nest.verbosity = nest.VerbosityLevel.ERROR
+    else:
+        nest.set_verbosity("M_ERROR")
     nest.local_num_threads = spec["threads"]
     nest.resolution = mc.DT
     nest.rng_seed = spec["seed"] + 1

@@ -64,16 +64,17 @@ def test_scaled_network_has_the_expected_neurons_and_synapses():
 
 
 def test_population_rates_near_the_reference_at_reduced_scale():
-    """10 % of the neurons with the full in-degrees (k_scale=1) and DC drive: after 0.1 s of warm-up,
-    each population's rate over 0.4 s lies within a factor 2.5 of the full-scale reference rate, and
-    the two quiet populations (L2/3E, L6E, about 1 Hz in the reference) are the two slowest.
-    With 10 % of the neurons each pair of neurons shares ~10 x more inputs than at full scale, so
-    L2/3E runs about 2 x faster (docs/microcircuit.md). Downscaled in-degrees with DC drive fall
-    silent after the initial transient, as the reference warns (its DC is then below rheobase)."""
-    net = mc.microcircuit(0.1, "dc", seed=55, k_scale=1.0)
+    """10 % of the neurons and of the in-degrees with Poisson background, the reference's own scaled
+    recipe (weights / sqrt(0.1), missing mean input as DC): after 0.1 s of warm-up each
+    population's rate over 0.3 s lies within a factor 2.5 of the full-scale reference rate, and the
+    two quiet populations (L2/3E, L6E, about 1 Hz in the reference) are the two slowest. (Seen:
+    0.5-0.9 x the reference, L2/3E and L6E lowest; NEST gives the same at this scale,
+    benchmarks/RESULTS.md.) DC drive at reduced scale is left out: with scaled in-degrees it falls
+    silent, with full in-degrees its rates vary from one random network to the next by 2-3 x."""
+    net = mc.microcircuit(0.1, "poisson", seed=55)
     with simulator(net, "cpu") as sim:
         sim.run(0.1)
-        res = sim.run(0.4)
+        res = sim.run(0.3)
     rates = mc.population_rates(res, net)
     for name, ref in REFERENCE_HZ.items():
         assert ref / 2.5 < rates[name] < ref * 2.5, (name, rates[name], ref)
@@ -83,10 +84,10 @@ def test_population_rates_near_the_reference_at_reduced_scale():
 def test_rates_agree_with_nest_iaf_psc_exp_built_from_the_same_table():
     """NEST 3.10 builds the model from the parameter table with its own rules (fixed_total_number,
     nest.math.redraw of normal weights and delays, I_e) and neuron model (iaf_psc_exp), in a child
-    process (benchmarks/microcircuit.py --nest-child; NEST is never imported here). At 3 % of the
-    neurons (full in-degrees, DC drive), 0.1 s warm-up, 0.5 s measured, the population rates of the
-    two simulators agree within 50 % + 1 Hz (different random networks of a chaotic circuit), and
-    the mean rates of all neurons within 25 %."""
+    process (benchmarks/microcircuit.py --nest-child; NEST is never imported here). At 5 % of the
+    neurons and in-degrees with Poisson background, 0.1 s warm-up, 0.3 s measured, the population
+    rates of the two simulators agree within 30 % + 0.5 Hz (different random networks), and the
+    mean rates of all neurons within 20 %."""
     import json
     import os
     import subprocess
@@ -97,22 +98,23 @@ def test_rates_agree_with_nest_iaf_psc_exp_built_from_the_same_table():
     if not nest_available():
         pytest.skip("NEST is not installed")
     root = Path(__file__).resolve().parents[1]
-    spec = {"scale": 0.03, "k_scale": 1.0, "drive": "dc", "warmup": 0.1, "duration": 0.5, "threads": 1, "seed": 7}
+    spec = {"scale": 0.05, "k_scale": 0.05, "drive": "poisson", "warmup": 0.1, "duration": 0.3, "threads": 1,
+            "seed": 7}
     proc = subprocess.run([sys.executable, str(root / "benchmarks" / "microcircuit.py"), "--nest-child",
                            json.dumps(spec)], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(root)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     nest_rates = json.loads(proc.stdout.strip().splitlines()[-1])["rates_hz"]
-    net = mc.microcircuit(0.03, "dc", seed=7, k_scale=1.0)
+    net = mc.microcircuit(0.05, "poisson", seed=7)
     with simulator(net, "cpu") as sim:
         sim.run(0.1)
-        res = sim.run(0.5)
+        res = sim.run(0.3)
     ours = mc.population_rates(res, net)
     for name in SIZES:
-        assert abs(ours[name] - nest_rates[name]) <= 0.5 * nest_rates[name] + 1.0, (name, ours, nest_rates)
+        assert abs(ours[name] - nest_rates[name]) <= 0.3 * nest_rates[name] + 0.5, (name, ours, nest_rates)
     sizes = {name: net.populations[name].size for name in SIZES}
     mean = lambda r: sum(r[n] * sizes[n] for n in SIZES) / sum(sizes.values())  # noqa: E731
-    assert mean(ours) == pytest.approx(mean(nest_rates), rel=0.25), (ours, nest_rates)
+    assert mean(ours) == pytest.approx(mean(nest_rates), rel=0.2), (ours, nest_rates)
 
 
 def test_poisson_drive_is_one_train_per_neuron_at_k_ext_times_8_hz():

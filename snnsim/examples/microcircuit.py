@@ -130,9 +130,10 @@ class TotalNumberPairs:
     multapses and autapses allowed, the rule of the PD14 model (its synapse count formula assumes
     pairs drawn with replacement)."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, seed: tuple | None = None):
         self.n = int(n)
         self.allow_self = True
+        self.seed = seed   # (network seed, name...): draw from child_rng(*seed), not the engine's stream
 
     def expected_synapses(self, n_pre, n_post, same) -> float:
         return float(self.n)
@@ -140,7 +141,9 @@ class TotalNumberPairs:
     def build(self, n_pre, n_post, rng, same, where, block=None):
         if self.n < 0:
             raise NetworkError(where, "n", f"must be >= 0, got {self.n}")
-        if not isinstance(rng, np.random.Generator):   # a counter-based stream key
+        if self.seed is not None:    # the same synapses whichever stream Network.connect hands over
+            rng = child_rng(*self.seed)
+        elif not isinstance(rng, np.random.Generator):   # a counter-based stream key
             rng = np.random.default_rng(int(rng) % 2**64)
         pre = rng.integers(0, n_pre, self.n)
         post = rng.integers(0, n_post, self.n)
@@ -187,7 +190,8 @@ def microcircuit(scale: float = 1.0, drive: str = "dc", seed: int = 55, *, k_sca
             weight = redrawn_normal(rng, mean, abs(mean) * WEIGHT_REL_SD, n, lo, hi) * 1e-12
             d_mean = DELAY_EXC if j % 2 == 0 else DELAY_INH
             delay = redrawn_normal(rng, d_mean, d_mean * DELAY_REL_SD, n, 0.5 * dt / ms) * ms
-            net.connect(source, target, TotalNumberPairs(n), weight=weight, delay=delay, name=name)
+            net.connect(source, target, TotalNumberPairs(n, (seed, "microcircuit", name, "pairs")), weight=weight,
+                        delay=delay, name=name)
     if drive == "poisson":
         for i, target in enumerate(POPULATIONS):
             src = net.add_poisson(f"bg_{target}", int(p["sizes"][i]), float(p["poisson_rate_hz"][i]))
