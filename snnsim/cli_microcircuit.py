@@ -16,8 +16,9 @@ def add_parser(sub) -> None:
     p.add_argument("--k-scale", type=float, default=None,
                    help="fraction of the in-degrees (the reference's K_scaling; default: --scale with "
                         "Poisson drive, 1 with DC drive)")
-    p.add_argument("--drive", choices=("dc", "poisson"), default="dc",
-                   help="background: DC (the reference's default) or Poisson K_ext x 8 Hz per neuron")
+    p.add_argument("--drive", choices=("dc", "poisson"), default="poisson",
+                   help="background: Poisson K_ext x 8 Hz per neuron (default; near the reference rates at "
+                        "reduced scale) or DC (the reference's full-scale default)")
     p.add_argument("--duration", type=float, default=1.0, help="simulated seconds after the warm-up (default 1)")
     p.add_argument("--warmup", type=float, default=0.1, help="simulated seconds before measuring (default 0.1)")
     p.add_argument("--seed", type=seed_int, default=55, help="network seed (default 55)")

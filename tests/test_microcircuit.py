@@ -144,5 +144,5 @@ def test_cli_prints_rates_table_and_json_last(capsys):
     out = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(out[-1])
     assert summary["neurons"] == sum(round(n * 0.01) for n in SIZES.values())
-    assert set(summary["rates_hz"]) == set(SIZES) and summary["k_scale"] == 1.0
+    assert set(summary["rates_hz"]) == set(SIZES) and summary["drive"] == "poisson" and summary["k_scale"] == 0.01
     assert any("L23E" in line and "0.903" in line for line in out[:-1])   # the table, reference column
