@@ -538,6 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from snnsim.bench import add_parser as add_bench_parser
     add_bench_parser(sub)
+    from snnsim.cli_microcircuit import add_parser as add_microcircuit  # Potjans & Diesmann (2014)
+    add_microcircuit(sub)
     return parser
 
 
