@@ -94,3 +94,11 @@ def test_bad_thread_counts_are_refused(bad):
 
 def test_default_is_all_cores():
     assert Simulator(random_net()).threads == numba.config.NUMBA_NUM_THREADS
+
+
+def test_cli_run_threads_flag_reaches_the_engine(tmp_path, monkeypatch):
+    from snnsim.cli import build_parser, run_options
+    args = build_parser().parse_args(["run", "net.py", "--threads", "1"])
+    assert run_options(args)["threads"] == 1
+    args = build_parser().parse_args(["demo"])
+    assert "threads" not in run_options(args)  # default: the engine's (all cores)
