@@ -102,3 +102,19 @@ def test_cli_run_threads_flag_reaches_the_engine(tmp_path, monkeypatch):
     assert run_options(args)["threads"] == 1
     args = build_parser().parse_args(["demo"])
     assert "threads" not in run_options(args)  # default: the engine's (all cores)
+
+
+
+def test_the_parallel_loop_runs_on_numbas_own_pool_unless_asked():
+    """A fresh process (the pool is chosen once per process): workqueue, not OpenMP."""
+    import os
+    import subprocess
+    import sys
+    code = ("import numba, snnsim; from snnsim.backends.cpu import engine; engine.MIN_WINDOW = 64\n"
+            "from test_determinism import random_net\n"
+            "snnsim.simulate(random_net(), 0.005, threads=2); print(numba.threading_layer())")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(__file__), env.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "workqueue"

@@ -13,6 +13,7 @@ it for its own calls and restores the previous value afterwards. Arithmetic ``fl
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 
@@ -211,6 +212,17 @@ def thread_windows(n_neurons: int, threads: int) -> np.ndarray:
     return np.array(cuts, np.int64)
 
 
+def _prefer_workqueue() -> None:
+    """Numba's own thread pool (``workqueue``) for the parallel loop, unless the user chose a
+    layer (``NUMBA_THREADING_LAYER``) or Numba already started one. Numba would otherwise pick
+    OpenMP, a second OpenMP runtime beside torch's or NEST's in the same process; on a loaded
+    2-core machine it also ran 2 threads 86x slower than one (workqueue: 2.5x slower)."""
+    from numba.np.ufunc import parallel
+    if "NUMBA_THREADING_LAYER" not in os.environ and not parallel._is_initialized:
+        import numba
+        numba.config.THREADING_LAYER = "workqueue"
+
+
 @contextlib.contextmanager
 def numba_threads(n: int):
     """Numba's process-global thread count set to ``n`` inside, restored afterwards."""
@@ -218,6 +230,7 @@ def numba_threads(n: int):
         yield
         return
     import numba
+    _prefer_workqueue()
     before = numba.get_num_threads()
     numba.set_num_threads(n)
     try:
