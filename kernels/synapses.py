@@ -54,3 +54,47 @@ def propagate(step, spikes, first, last, pre_lo, row_off, indptr, post,
                 for k in range(stop - start):
                     ring[(step + d[k]) & mask, targets[k]] += w[k]
     return events
+
+
+@njit(cache=True)
+def propagate_window(step, spikes, first, last, pre_lo, row_off, indptr, post,
+                     w0, w_off, weight, d0, d_off, delay, ring, mask, tlo, thi):
+    """:func:`propagate` restricted to the target neurons ``[tlo, thi)``.
+
+    Walks the same spikes and synapses in the same order as :func:`propagate` and skips
+    the targets outside the window, so each ring cell receives the same additions in the
+    same order: threads that own disjoint windows together give :func:`propagate`'s
+    result bit for bit. Returns nothing (the caller counts events).
+    """
+    base = indptr[row_off]
+    for s in range(first, last):
+        row = row_off + spikes[s] - pre_lo
+        start = indptr[row]
+        stop = indptr[row + 1]
+        targets = post[start:stop]
+        if d_off < 0:
+            target = ring[(step + d0) & mask]
+            if w_off < 0:
+                for k in range(stop - start):
+                    t = targets[k]
+                    if t >= tlo and t < thi:
+                        target[t] += w0
+            else:
+                w = weight[w_off - base + start:w_off - base + stop]
+                for k in range(stop - start):
+                    t = targets[k]
+                    if t >= tlo and t < thi:
+                        target[t] += w[k]
+        else:
+            d = delay[d_off - base + start:d_off - base + stop]
+            if w_off < 0:
+                for k in range(stop - start):
+                    t = targets[k]
+                    if t >= tlo and t < thi:
+                        ring[(step + d[k]) & mask, t] += w0
+            else:
+                w = weight[w_off - base + start:w_off - base + stop]
+                for k in range(stop - start):
+                    t = targets[k]
+                    if t >= tlo and t < thi:
+                        ring[(step + d[k]) & mask, t] += w[k]

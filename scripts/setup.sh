@@ -32,3 +32,9 @@ fi
 .venv/bin/python -c "import nir, norse.torch, snntorch, nest, neurobench.benchmarks" >/dev/null
 .venv/bin/python -c "from snnsim.lava_compat import import_lava; import_lava('lava.proc.lif.process')
 from snnsim.io.netx import import_netx; import_netx()" >/dev/null
+# Fill Numba's on-disk cache (kernels/__pycache__) with the clock loop for float32, the default
+# arithmetic, so that the first `snnsim demo` or simulate() after setup loads its kernels instead of
+# compiling them (20-25 s cold; the cache is keyed by the argument types, not the network's size).
+# float64 and the parallel loop (networks of >= 2 x 16384 neurons on several cores) compile on first use.
+.venv/bin/python -c "import snnsim; from snnsim.examples.coba import build_coba
+snnsim.simulate(build_coba(n_neurons=200, seed=1), 1e-3)" >/dev/null

@@ -172,7 +172,10 @@ def run_options(args, dt=None, integration=None) -> dict:
         if arithmetic not in (None, mapped):
             raise NetworkError("run", "arithmetic", f"--integration {integration} contradicts --arithmetic {arithmetic}")
         arithmetic, integration = mapped, None
-    return {"dt": dt, "integration": integration, "arithmetic": arithmetic, "progress": args.progress}
+    options = {"dt": dt, "integration": integration, "arithmetic": arithmetic, "progress": args.progress}
+    if getattr(args, "threads", None) is not None:  # an option of the cpu engine only: others refuse it by name
+        options["threads"] = args.threads
+    return options
 
 
 def simulate_and_report(net, args, title: str, dt=None, integration=None, backend: str = "cpu", sim=None) -> dict:
@@ -441,6 +444,9 @@ def _run_options(p: argparse.ArgumentParser, dt_default, duration_default=1.0) -
     p.add_argument("--dtype", choices=("float32", "float64"), default=None, help="deprecated: --arithmetic")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: only for long runs on a terminal)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="cpu engine: threads for neuron updates and propagation, same results as one "
+                        "(default: all cores)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
 

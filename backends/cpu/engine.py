@@ -2,21 +2,27 @@
 
 ``Simulator(network).run(duration)`` packs the plan once, then advances it in chunks (so a
 progress bar can follow long runs); consecutive ``run`` calls continue from where the last one
-stopped. Single-threaded. Arithmetic ``float32``/``float64`` steps ``docs/models.md``;
+stopped. ``threads=`` (an engine option, default all cores: Numba's thread count) runs the
+neuron updates and the propagation on that many threads, with results bit-identical to one
+thread (:mod:`snnsim.kernels.clock`). Numba's thread count is process-global: each run sets
+it for its own calls and restores the previous value afterwards. Arithmetic ``float32``/``float64`` steps ``docs/models.md``;
 ``loihi_fixed``/``loihi_float`` step Loihi's CUBA LIF on the registers of :mod:`snnsim.loihi`
 (``self.loihi``; traces then in Loihi's state units).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 
 import numpy as np
 
 from snnsim import loihi
+from snnsim.errors import NetworkError
 from snnsim.results import build_results
-from snnsim.kernels.clock import Counters, Recorder, run_steps
+from snnsim.kernels.clock import Counters, Recorder, run_steps, run_steps_parallel
 
 from .. import common
 from ..base import CHANGES, Capabilities, Engine
@@ -31,6 +37,8 @@ CAPABILITIES = Capabilities(
     # the Loihi mapping chooses its registers from every value of the network: only the inputs change
     loihi_changes=("rates", "spike_times", "probes"),
     comparison="bit-identical",
+    # threads for neuron updates and propagation; None: all cores (numba.config.NUMBA_NUM_THREADS)
+    options=(("threads", None),),
 )
 
 
@@ -42,6 +50,7 @@ class Simulator(Engine):
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
+        self.threads = resolve_threads(self.options.engine.get("threads"))
         self.dtype = packing.DTYPES[self.arithmetic]
         self.loihi = None
         self._pack(state=None, ring_rows=2)
@@ -121,11 +130,19 @@ class Simulator(Engine):
         group_lo = np.array([plan.layout.offsets[g] for g in plan.layout.groups] + [plan.layout.n_nodes], np.int64)
         cnt = Counters(np.zeros(3, np.int64), group_lo, np.zeros(len(group_lo) - 1, np.int64),
                        np.zeros(len(group_lo), np.int64), np.zeros(len(plan.projections), np.int64))
+        windows = thread_windows(plan.layout.n_neurons, self.threads)
         args = (self.neurons, self.synapses, self.sources, self.currents)
+        if len(windows) > 2:
+            def loop(a, b, rec):
+                with numba_threads(len(windows) - 1):
+                    return run_steps_parallel(a, b, *args, rec, cnt, scratch, windows)
+        else:
+            def loop(a, b, rec):
+                return run_steps(a, b, *args, rec, cnt, scratch)
 
         t_jit = time.perf_counter()
         with common.compile_notice(progress):
-            run_steps(k0 + 1, k0 + 1, *args, rec, cnt, scratch)  # compile or load: no step taken
+            loop(k0 + 1, k0 + 1, rec)  # compile or load: no step taken
         jit_s = time.perf_counter() - t_jit
 
         t_loop = time.perf_counter()
@@ -134,7 +151,7 @@ class Simulator(Engine):
         while n < k1:
             stop = min(n + chunk, k1)
             t_chunk = time.perf_counter()
-            reached = run_steps(n, stop, *args, rec, cnt, scratch)
+            reached = loop(n, stop, rec)
             if reached < stop:  # the spike recorder is full: grow it and go on
                 rec = rec._replace(ks=_grow(rec.ks, rec.count[0]), nodes=_grow(rec.nodes, rec.count[0]))
             if bar is not None:
@@ -162,6 +179,64 @@ class Simulator(Engine):
         for c in range(len(tr_var)):
             if self.step % tr_every[c] == 0:
                 tr_out[tr_off[c] + self.step // tr_every[c]] = slots[tr_var[c]][tr_idx[c]]
+
+
+#: the fewest neurons worth a thread of their own: Numba wakes its threads twice a step (tens of
+#: microseconds, far more on a loaded machine), which costs more than it saves below this (COBA, 4000
+#: neurons, ran 100x slower on 2 threads of a loaded 2-core machine); tests lower it
+MIN_WINDOW = 16384
+
+
+def resolve_threads(threads) -> int:
+    """The ``threads`` option checked: an int in ``[1, NUMBA_NUM_THREADS]``; None: all of them."""
+    import numba
+    most = numba.config.NUMBA_NUM_THREADS
+    if threads is None:
+        return most
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise NetworkError(f"{NAME} engine", "threads", f"must be an integer >= 1, got {threads!r}")
+    if threads > most:
+        raise NetworkError(f"{NAME} engine", "threads", f"must be at most {most} (NUMBA_NUM_THREADS, the cores "
+                           f"Numba may use), got {threads!r}")
+    return int(threads)
+
+
+def thread_windows(n_neurons: int, threads: int) -> np.ndarray:
+    """Neuron windows, one per thread: ``(k + 1,)`` int64 bounds, cut at multiples of 64
+    (one cache line of flags), at most one window per ``MIN_WINDOW`` neurons."""
+    k = max(1, min(threads, n_neurons // MIN_WINDOW))
+    if k == 1:
+        return np.array([0, n_neurons], np.int64)
+    cuts = [min(n_neurons, (n_neurons * i // k) // 64 * 64) for i in range(k + 1)]
+    cuts[-1] = n_neurons
+    return np.array(cuts, np.int64)
+
+
+def _prefer_workqueue() -> None:
+    """Numba's own thread pool (``workqueue``) for the parallel loop, unless the user chose a
+    layer (``NUMBA_THREADING_LAYER``) or Numba already started one. Numba would otherwise pick
+    OpenMP, a second OpenMP runtime beside torch's or NEST's in the same process; on a loaded
+    2-core machine it also ran 2 threads 86x slower than one (workqueue: 2.5x slower)."""
+    from numba.np.ufunc import parallel
+    if "NUMBA_THREADING_LAYER" not in os.environ and not parallel._is_initialized:
+        import numba
+        numba.config.THREADING_LAYER = "workqueue"
+
+
+@contextlib.contextmanager
+def numba_threads(n: int):
+    """Numba's process-global thread count set to ``n`` inside, restored afterwards."""
+    if n <= 1:
+        yield
+        return
+    import numba
+    _prefer_workqueue()
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _grow(arr: np.ndarray, used: int) -> np.ndarray:
