@@ -16,7 +16,10 @@ def add_parser(tasks) -> None:
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--hops", type=int, default=3)
     p.add_argument("--encoding", choices=("pe", "bow"), default="pe")
-    p.add_argument("--no-linear-start", action="store_true")
+    p.add_argument("--no-linear-start", action="store_true", help="softmaxes from the start, lr 0.01")
+    p.add_argument("--ls-epochs", type=int, default=20,
+                   help="linear start length in epochs (the authors' code: 20); 0: until the validation loss stops falling")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     p.add_argument("--empty-fraction", type=float, default=0.1, help="random empty memories (0: none)")
     p.add_argument("--device", help="torch device (default: cuda where present, else cpu)")
     p.add_argument("--plot", metavar="PNG", help="attention over the memories of a few test stories")
@@ -33,11 +36,19 @@ def cmd_memn2n(args) -> int:
     if args.plot:
         from snnsim.io.atomic import check_writable
         check_writable(args.plot)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise NetworkError("snnsim train memn2n", "--threads", f"must be >= 1, got {args.threads}")
+        import torch
+        torch.set_num_threads(args.threads)
+    if args.ls_epochs < 0:
+        raise NetworkError("snnsim train memn2n", "--ls-epochs", f"must be >= 0, got {args.ls_epochs}")
     for name in ("seeds", "epochs", "hops"):
         if getattr(args, name) < 1:
             raise NetworkError("snnsim train memn2n", f"--{name}", f"must be >= 1, got {getattr(args, name)}")
     spec = BabiSpec(task=args.task, data=args.data, size=args.size, seeds=args.seeds, epochs=args.epochs,
                     hops=args.hops, encoding=args.encoding, linear_start=not args.no_linear_start,
+                    ls_epochs=args.ls_epochs or None,
                     empty_fraction=args.empty_fraction, device=args.device, progress=args.progress)
     f = train_babi(spec)
     rows = [("data", f["source"]), ("test accuracy", f"{f['test_accuracy']:.4f}"),

@@ -131,9 +131,9 @@ def _resimulate(story):
         elif m := re.match(r"^Is (\w+) in the (\w+)\?$", text):
             answers.append(("yes" if person[m.group(1)] == m.group(2) else "no",))
         elif m := re.match(r"^Where was the (\w+) before the (\w+)\?$", text):
-            t = trail[m.group(1)]
-            assert t.count(m.group(2)) == 1, (text, t)
-            answers.append((t[t.index(m.group(2)) - 1],))
+            t = trail[m.group(1)]  # the object's last change of place (bAbI-tasks' WhereWasObject)
+            assert len(t) >= 2 and t[-1] == m.group(2), (text, t)
+            answers.append((t[-2],))
         else:
             raise AssertionError(f"unknown question {line}")
         assert answers[-1] == line.answer, (story, line)

@@ -4,11 +4,18 @@
 holding ``n_questions`` questions in all, deterministic in ``(task, n_questions, seed)``. The
 release's sizes are 1000 (``1k``) and 10000 (``10k``) questions per split.
 
-- 1 single supporting fact: actors move; "Where is Mary?" (the last move of Mary).
-- 2 two supporting facts: actors move, get and drop objects; "Where is the football?" (the get or
-  drop, and the move of the carrier that places it).
-- 3 three supporting facts: as 2, longer stories; "Where was the football before the kitchen?".
-- 6 yes/no: as 2; "Is Mary in the bathroom?" (yes or no, half each).
+The shapes follow the public generator (facebook/bAbI-tasks, ``WhereIsActor``, ``WhereIsObject``,
+``WhereWasObject``, ``IsActorThere``); every story holds 5 questions:
+
+- 1 single supporting fact: two moves, then "Where is Mary?" (her last move), five times.
+- 2 two supporting facts: actions drawn as go (1/3) or get/drop (2/3); after at least 3 statements
+  since the last question, a question follows with probability 1/2 when some object's place is
+  known: "Where is the football?" (where its holder is, or where it was dropped; supports: the
+  get or drop, and the holder's move).
+- 3 three supporting facts: as 2, asked once some object has been in two places: "Where was the
+  football before the kitchen?" about its last change of place (the place before the current one).
+- 6 yes/no: as 1; "Is Mary in the bathroom?" (yes or no with probability 1/2 each; a "no" names a
+  random other place).
 """
 
 from __future__ import annotations
@@ -27,15 +34,21 @@ GET = ("got", "picked up", "grabbed", "took")
 DROP = ("dropped", "discarded", "put down", "left")
 GIVE = ("gave", "handed", "passed")
 
-#: per task: (statements between two questions (low, high), questions per story, actions allowed)
-TASKS = {1: ((1, 2), 5, ("go",)), 2: ((1, 4), 5, ("go", "get", "drop")), 3: ((2, 6), 5, ("go", "get", "drop")),
-         6: ((1, 2), 5, ("go", "get", "drop"))}
+#: per task: (statements before a question: "fixed" two, or "random" at least three then a question
+#: with probability 1/2 each; questions per story; actions allowed, with their weights)
+TASKS = {1: ("fixed", 5, ("go",)), 2: ("random", 5, ("go", "things")), 3: ("random", 5, ("go", "things")),
+         6: ("fixed", 5, ("go",))}
 
 
 def _act(world: World, rng: np.random.Generator, actions: tuple, sid: int) -> str:
     """Perform one valid random action; its sentence."""
+    kind, tries = actions[rng.integers(len(actions))], 0
     while True:
-        kind = actions[rng.integers(len(actions))]
+        tries += 1
+        if kind == "things" and tries > 100:  # nobody can get or drop yet (no actor placed): a move
+            kind = "go"
+        if kind == "things":  # get or drop, drawn until one is valid (bAbI-tasks: sample_valid)
+            kind = ("get", "drop")[rng.integers(2)]
         actor = ACTORS[rng.integers(len(ACTORS))]
         if kind == "go":
             place = PLACES[rng.integers(len(PLACES))]
@@ -58,6 +71,8 @@ def _act(world: World, rng: np.random.Generator, actions: tuple, sid: int) -> st
             if held and world.can_give(actor, held[0], taker):
                 world.give(actor, held[0], taker, sid)
                 return f"{actor} {GIVE[rng.integers(len(GIVE))]} the {held[0]} to {taker}."
+        if kind in ("get", "drop"):
+            kind = "things"
 
 
 def _question(task: int, world: World, rng: np.random.Generator):
@@ -79,31 +94,32 @@ def _question(task: int, world: World, rng: np.random.Generator):
         obj = known[rng.integers(len(known))]
         place, support = world.where_object(obj)
         return f"Where is the {obj}?", place, support
-    # task 3: a place visited once in the object's history, with a place before it
-    options = []
-    for obj, past in sorted(world.history.items()):
-        names = [p for p, _ in past]
-        options += [(obj, i) for i in range(1, len(past)) if names.count(names[i]) == 1]
+    # task 3: an object that has been in two places; its last change of place
+    options = sorted(obj for obj, past in world.history.items() if len(past) > 1)
     if not options:
         return None
-    obj, i = options[rng.integers(len(options))]
+    obj = options[rng.integers(len(options))]
     past = world.history[obj]
-    support = tuple(sorted({*past[i - 1][1], *past[i][1]}))
-    return f"Where was the {obj} before the {past[i][0]}?", past[i - 1][0], support
+    support = tuple(sorted({*past[-2][1], *past[-1][1]}))
+    return f"Where was the {obj} before the {past[-1][0]}?", past[-2][0], support
 
 
 def _story(task: int, rng: np.random.Generator, n_questions: int) -> Story:
-    (lo, hi), _, actions = TASKS[task]
+    shape, _, actions = TASKS[task]
     world, lines = World(), []
-    # the first moves tell where the actors are
-    asked = 0
+    asked, since = 0, 0
     while asked < n_questions:
-        for _ in range(rng.integers(lo, hi + 1)):
-            sid = len(lines) + 1
-            lines.append(Statement(sid, _act(world, rng, actions, sid)))
+        sid = len(lines) + 1
+        lines.append(Statement(sid, _act(world, rng, actions, sid)))
+        since += 1
+        if shape == "fixed" and since < 2:
+            continue
+        if shape == "random" and (since <= 2 or rng.random() >= 0.5):
+            continue
         q = _question(task, world, rng)
         if q is None:
             continue
+        since = 0
         text, answer, support = q
         support = tuple(rng.permutation(np.array(support, dtype=int)).tolist())  # the release's ids are unsorted
         lines.append(Question(len(lines) + 1, text, (answer,), support))

@@ -17,7 +17,7 @@ import torch
 
 from snnsim.babi import find_task_files, generate_task, read_babi, samples
 from snnsim.babi.encode import build_vocabulary, encode, words
-from snnsim.training.memn2n import MemN2N, linear_start_hook, make_step
+from snnsim.training.memn2n import MemN2N, clip_each_table, linear_start_hook, make_step
 from snnsim.training.trainer import TrainConfig, Trainer
 
 SIZES = {"1k": 1000, "10k": 10000}
@@ -37,7 +37,14 @@ class BabiSpec:
     linear_start: bool = True
     empty_fraction: float = 0.1    #: random empty memories (RN); 0 disables
     lr: float = 0.01
+    attend_empty: bool = True      #: empty memory slots take part in the softmax (the authors' code)
+    #: linear start: ``ls_epochs`` linear epochs before the ``epochs`` of the schedule (the authors'
+    #: code: 20, so 120 epochs in all); None: LS within ``epochs``, until the validation loss stops falling
+    ls_epochs: Optional[int] = 20
+    ls_lr: float = 0.005           #: the learning rate with linear start (the paper's section 4.2)
     batch_size: int = 32
+    clip: Optional[float] = 40.0   #: gradient norm limit (None: no clipping)
+    clip_mode: str = "table"       #: "table": each table's spectral norm (the authors' code); "global": one L2 norm
     device: Optional[str] = None   #: None: cuda where present, else cpu
     progress: Optional[bool] = None
 
@@ -80,16 +87,32 @@ def train_babi(spec: BabiSpec) -> dict:
     runs, best = [], None
     for seed in range(spec.seeds):
         model = MemN2N(len(vocab), spec.dim, spec.hops, spec.memory_size, spec.encoding,
-                       generator=torch.Generator().manual_seed(seed)).to(device)
+                       generator=torch.Generator().manual_seed(seed), attend_empty=spec.attend_empty).to(device)
         model.linear.fill_(spec.linear_start)
-        config = TrainConfig(epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr, optimizer="sgd",
-                             momentum=0.0, schedule="step", step_every=25, gamma=0.5, clip_grad_norm=40.0, seed=seed)
-        trainer = Trainer(model, step, fit, val, config, progress=spec.progress,
-                          on_epoch_end=[linear_start_hook] if spec.linear_start else None)
+        if spec.clip is not None and spec.clip_mode == "table":
+            clip_each_table(model, spec.clip)
+        clip = spec.clip if spec.clip_mode == "global" else None
+        ls_epochs = 0
+        if spec.linear_start and spec.ls_epochs is not None:
+            # the authors' code: ls_epochs linear epochs at a constant lr, then the full schedule
+            ls_config = TrainConfig(epochs=spec.ls_epochs, batch_size=spec.batch_size, lr=spec.ls_lr,
+                                    optimizer="sgd", momentum=0.0, schedule="constant", clip_grad_norm=clip,
+                                    seed=seed + 10**6)
+            Trainer(model, step, fit, val, ls_config, progress=spec.progress).fit()
+            model.linear.fill_(False)
+            ls_epochs = spec.ls_epochs
+        lr = spec.ls_lr if spec.linear_start else spec.lr
+        config = TrainConfig(epochs=spec.epochs, batch_size=spec.batch_size, lr=lr, optimizer="sgd",
+                             momentum=0.0, schedule="step", step_every=25, gamma=0.5, clip_grad_norm=clip, seed=seed)
+        hooks = [linear_start_hook] if bool(model.linear) else None  # LS until the validation loss stops falling
+        trainer = Trainer(model, step, fit, val, config, progress=spec.progress, on_epoch_end=hooks)
         history = trainer.fit()
+        if hooks:
+            ls_epochs = getattr(trainer, "linear_start_epochs", spec.epochs)
         model.linear.fill_(False)
         train_error = 1.0 - trainer.evaluate(x_all, y_all)
-        run = {"seed": seed, "train_error": train_error, "test_error": 1.0 - trainer.evaluate(*test)}
+        run = {"seed": seed, "train_error": train_error, "test_error": 1.0 - trainer.evaluate(*test),
+               "linear_start_epochs": ls_epochs}
         runs.append(run)
         if best is None or train_error < best[0]["train_error"]:
             best = (run, model, history, trainer)
