@@ -221,3 +221,20 @@ def test_a_synapse_value_depends_on_its_pair_not_on_the_order():
         row = np.repeat(np.arange(50), np.diff(proj.indptr))
         weights[len(weights)] = dict(zip(zip(row.tolist(), proj.indices.tolist()), proj.weights.tolist()))
     assert weights[0] == weights[1]
+
+
+@pytest.mark.parametrize("rule,n_rows,width", [(FixedInDegree(2), 20000, 5), (FixedOutDegree(3), 20000, 6)])
+def test_every_subset_is_equally_likely(rule, n_rows, width):
+    """A row's k columns are a uniform k-subset: all C(width, k) subsets equally frequent."""
+    from itertools import combinations
+    if isinstance(rule, FixedInDegree):
+        built = rule.build(width, n_rows, KEY, False, "test")
+        pre, post = pairs(built)
+        order = np.lexsort((pre, post))
+        rows = pre[order].reshape(n_rows, rule.k)
+    else:
+        built = rule.build(n_rows, width, KEY, False, "test")
+        rows = built.indices.reshape(n_rows, rule.k)
+    subsets = {s: i for i, s in enumerate(combinations(range(width), rule.k))}
+    counts = np.bincount([subsets[tuple(r)] for r in rows.tolist()], minlength=len(subsets))
+    assert stats.chisquare(counts).pvalue > 1e-3
