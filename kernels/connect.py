@@ -39,10 +39,10 @@ def _n_blocks(n_rows, block):
 
 
 @njit(cache=True)
-def _geometric_row(key, row, width, log_q, skip, out, at):
+def _geometric_row(key, row, width, log_q, skip, out, at, limit):
     """Bernoulli(p) trials over ``range(width)`` by geometric skipping (``log_q = log(1 - p)``);
-    writes the successes (past column ``skip``, if >= 0) from ``out[at]`` when ``out`` is long
-    enough, and returns their number."""
+    writes the successes (shifted past column ``skip``, if >= 0) to ``out[at:limit]`` when
+    ``out`` is not empty, and returns their number, or -1 if they do not fit before ``limit``."""
     pos = -1
     n = 0
     d = 0
@@ -54,6 +54,8 @@ def _geometric_row(key, row, width, log_q, skip, out, at):
             break
         pos += 1 + int(gap)
         if out.shape[0] > 0:
+            if at + n >= limit:
+                return -1
             out[at + n] = pos + (1 if (skip >= 0 and pos >= skip) else 0)
         n += 1
     return n
@@ -62,24 +64,46 @@ def _geometric_row(key, row, width, log_q, skip, out, at):
 @njit(cache=True, parallel=True)
 def fixed_probability(key, n_rows, n_cols, p, no_self, block):
     """Rows ``0 .. n_rows`` each connected to every column with probability ``p`` independently
-    (``no_self``: never column ``row``). Two passes (count, then fill), same draws in both."""
+    (``no_self``: never column ``row``). One pass: each block writes into its own slice of a
+    scratch buffer sized for its expected count plus 10 standard deviations; a block that
+    overflows it (practically never) is counted and drawn again, with the same numbers."""
     key = np.uint64(key)  # a key below 2**63 passed from Python arrives as int64
     width = n_cols - (1 if no_self else 0)
     log_q = math.log1p(-p) if p < 1.0 else -np.inf
     counts = np.zeros(n_rows, np.int64)
-    none = np.zeros(0, np.int32)
     nb = _n_blocks(n_rows, block)
-    if p > 0.0 and width > 0:
+    live = p > 0.0 and width > 0
+    mean = min(block, n_rows) * max(width, 0) * p
+    cap = int(mean + 10.0 * math.sqrt(mean * (1.0 - p)) + 64) if live else 0
+    buf = np.empty(nb * cap, np.int32)
+    overflow = np.zeros(nb, np.bool_)
+    none = np.zeros(0, np.int32)
+    big = np.int64(1) << 62
+    if live:
         for b in prange(nb):
+            at = b * cap
             for r in range(b * block, min((b + 1) * block, n_rows)):
-                counts[r] = _geometric_row(key, r, width, log_q, r if no_self else -1, none, 0)
+                n = _geometric_row(key, r, width, log_q, r if no_self else -1, buf, at, (b + 1) * cap)
+                if n < 0:
+                    overflow[b] = True
+                    break
+                counts[r] = n
+                at += n
+            if overflow[b]:
+                for r in range(b * block, min((b + 1) * block, n_rows)):
+                    counts[r] = _geometric_row(key, r, width, log_q, r if no_self else -1, none, 0, big)
     rowptr = np.zeros(n_rows + 1, np.int64)
     rowptr[1:] = np.cumsum(counts)
     cols = np.empty(rowptr[-1], np.int32)
-    if p > 0.0 and width > 0:
+    if live:
         for b in prange(nb):
-            for r in range(b * block, min((b + 1) * block, n_rows)):
-                _geometric_row(key, r, width, log_q, r if no_self else -1, cols, rowptr[r])
+            lo, hi = b * block, min((b + 1) * block, n_rows)
+            if overflow[b]:
+                for r in range(lo, hi):
+                    _geometric_row(key, r, width, log_q, r if no_self else -1, cols, rowptr[r], big)
+            else:
+                n = rowptr[hi] - rowptr[lo]
+                cols[rowptr[lo]:rowptr[hi]] = buf[b * cap:b * cap + n]
     return rowptr, cols
 
 

@@ -4,6 +4,11 @@ Every rule builds compressed sparse rows keyed by the *presynaptic* neuron
 (``indptr`` of length ``n_pre + 1``, ``indices`` = postsynaptic neuron per
 synapse, sorted within each row). Dense weight matrices follow the PyTorch /
 NIR convention: shape ``(n_post, n_pre)``.
+
+Random rules draw inside Numba (:mod:`snnsim.kernels.connect`) from the projection's
+counter-based stream ``key`` (:func:`snnsim.distributions.projection_key`), one row (neuron) at
+a time, so the synapses are the same whatever ``block`` (rows per parallel work item) and the
+thread count. ``indices`` are int32.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ class Built:
 
     indptr: np.ndarray          # int64, (n_pre + 1,)
     indices: np.ndarray         # int32, (n_syn,)
-    weights: np.ndarray | None  # float64, (n_syn,) or None
+    weights: np.ndarray | None  # float64, (n_syn,) or None (matrices only)
     order: np.ndarray | None    # permutation from the user's synapse order to CSR order
 
 

@@ -457,7 +457,9 @@ class Network:
             i = int(np.flatnonzero((p.indices < 0) | (p.indices >= post.size))[0])
             raise NetworkError(where, "indices", f"postsynaptic indices must lie in [0, {post.size}), got "
                                f"{int(p.indices[i])} at synapse {i}")
-        weights = np.asarray(p.weights, dtype=np.float64)
+        weights = np.asarray(p.weights)  # checked in its own dtype: no float64 copy of float32 weights
+        if weights.dtype.kind not in "iuf":
+            weights = weights.astype(np.float64)
         if weights.ndim != 0 and weights.shape != p.indices.shape:
             raise NetworkError(where, "weight", f"must be one value shared by all synapses or one per synapse "
                                f"({len(p.indices)}), got shape {weights.shape}")
@@ -470,7 +472,9 @@ class Network:
             raise NetworkError(where, "weight", f"conductance weights must be >= 0, got {weights[i]!r} at synapse {i}")
         if p.delays is None:  # one step of the run's dt
             return
-        delays = np.atleast_1d(np.asarray(p.delays, dtype=np.float64))
+        delays = np.atleast_1d(np.asarray(p.delays))
+        if delays.dtype.kind not in "iuf":
+            delays = delays.astype(np.float64)
         if delays.ndim != 1 or (delays.shape[0] != 1 and delays.shape != p.indices.shape):
             raise NetworkError(where, "delay", f"must be a scalar or one value per synapse, got shape {delays.shape}")
         if not np.isfinite(delays).all() or (delays <= 0).any():
