@@ -49,10 +49,10 @@ def _geometric_row(key, row, width, log_q, skip, out, at, limit):
     while True:
         u = 1.0 - uniform(key, row, d)  # in (0, 1]
         d += 1
-        gap = math.floor(math.log(u) / log_q) if log_q < 0.0 else 0.0
+        gap = math.log(u) / log_q if log_q < 0.0 else 0.0  # compared as a float: no int overflow
         if gap >= width - pos - 1:
             break
-        pos += 1 + int(gap)
+        pos += 1 + int(gap)  # int() truncates, the floor of a non-negative gap
         if out.shape[0] > 0:
             if at + n >= limit:
                 return -1
@@ -163,7 +163,7 @@ def _binomial(key, row, m, q):
     while True:
         u = 1.0 - uniform(key, row, d)
         d += 1
-        gap = math.floor(math.log(u) / log_q)
+        gap = math.log(u) / log_q
         if gap >= m - pos - 1:
             break
         pos += 1 + int(gap)

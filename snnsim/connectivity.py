@@ -60,10 +60,11 @@ def _block(block) -> int:
     return BLOCK if block is None else max(1, int(block))
 
 
-def _check_int32(where, n_pre, n_post, n_syn=0):
-    if max(n_pre, n_post, n_syn) > _INT32_MAX:
-        raise NetworkError(where, "connectivity", f"indices are stored as int32: sizes ({n_pre}, {n_post}) and "
-                           f"{n_syn} synapses must stay below 2**31")
+def _check_int32(where, n_pre, n_post):
+    """Neuron indices are stored as int32 (synapse counts may exceed it: ``indptr`` is int64)."""
+    if max(n_pre, n_post) > _INT32_MAX:
+        raise NetworkError(where, "connectivity", f"neuron indices are stored as int32: sizes ({n_pre}, "
+                           f"{n_post}) must stay below 2**31")
 
 
 def _check_degree(where, field, k, limit):
@@ -107,7 +108,7 @@ class FixedInDegree:
     def build(self, n_pre, n_post, key, same, where, block=None):
         no_self = bool(same and not self.allow_self)
         k = _check_degree(where, "k", self.k, n_pre - (1 if no_self else 0))
-        _check_int32(where, n_pre, n_post, k * n_post)
+        _check_int32(where, n_pre, n_post)
         rowptr, cols = kc.distinct_rows(_sub(key, 1), np.full(n_post, k, np.int64), n_pre, no_self,
                                         _block(block))
         return _from_post_rows(rowptr, cols, n_pre)
@@ -123,7 +124,7 @@ class FixedOutDegree:
     def build(self, n_pre, n_post, key, same, where, block=None):
         no_self = bool(same and not self.allow_self)
         k = _check_degree(where, "k", self.k, n_post - (1 if no_self else 0))
-        _check_int32(where, n_pre, n_post, k * n_pre)
+        _check_int32(where, n_pre, n_post)
         indptr, indices = kc.distinct_rows(_sub(key, 1), np.full(n_pre, k, np.int64), n_post, no_self,
                                            _block(block))
         return Built(indptr, indices, None, None)
@@ -143,7 +144,7 @@ class FixedTotalNumber:
         no_self = bool(same and not self.allow_self)
         width = n_pre - (1 if no_self else 0)
         n = _check_degree(where, "n", self.n, width * n_post)
-        _check_int32(where, n_pre, n_post, n)
+        _check_int32(where, n_pre, n_post)
         counts = kc.total_counts(_sub(key, 2), n, n_post, width)
         rowptr, cols = kc.distinct_rows(_sub(key, 1), counts, n_pre, no_self, _block(block))
         return _from_post_rows(rowptr, cols, n_pre)
@@ -169,7 +170,7 @@ class AllToAll:
     def build(self, n_pre, n_post, key, same, where, block=None):
         no_self = bool(same and not self.allow_self)
         width = n_post - (1 if no_self else 0)
-        _check_int32(where, n_pre, n_post, n_pre * width)
+        _check_int32(where, n_pre, n_post)
         indptr = np.arange(n_pre + 1, dtype=np.int64) * width
         if no_self:  # row i: every column but i
             cols = np.broadcast_to(np.arange(width, dtype=np.int32), (n_pre, width))

@@ -238,3 +238,11 @@ def test_every_subset_is_equally_likely(rule, n_rows, width):
     subsets = {s: i for i, s in enumerate(combinations(range(width), rule.k))}
     counts = np.bincount([subsets[tuple(r)] for r in rows.tolist()], minlength=len(subsets))
     assert stats.chisquare(counts).pvalue > 1e-3
+
+
+def test_fixed_probability_tiny_p_ends_and_connects_almost_nothing():
+    """p = 1e-300: a geometric gap far beyond int64 must end the row, not wrap around."""
+    built = FixedProbability(1e-300).build(1000, 1000, KEY, False, "test")
+    assert len(built.indices) == 0
+    built = FixedProbability(1e-6).build(3000, 3000, KEY, False, "test")  # 9 expected
+    assert stats.poisson(9).cdf(len(built.indices)) > 1e-4 and stats.poisson(9).sf(len(built.indices)) > 1e-4
