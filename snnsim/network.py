@@ -142,10 +142,11 @@ Node = Union[Population, PoissonSource, SpikeSource]
 class Projection(_ReadOnlyArrays):
     """Synapses from ``pre`` (a population or source) to ``post`` (a population).
 
-    CSR keyed by presynaptic neuron: ``indptr`` (n_pre + 1), ``indices`` (post neuron
-    per synapse), ``weights`` (per synapse, or one scalar shared by all; V, A or relative conductance, see
+    CSR keyed by presynaptic neuron: ``indptr`` (n_pre + 1, int64), ``indices`` (post neuron
+    per synapse, int32), ``weights`` (per synapse, or one scalar shared by all; V, A or relative conductance, see
     :mod:`snnsim.models`), ``delays`` (s, per synapse, or one scalar for all, or ``None``:
-    one step of the run's ``dt``, the shortest delay there is).
+    one step of the run's ``dt``, the shortest delay there is). Per-synapse values drawn from
+    a distribution are float32 (compact storage), arrays the user gives are kept as float64.
     """
 
     name: str
