@@ -190,10 +190,13 @@ def total_counts(key, total, n_rows, width):
     return counts
 
 
-@njit(cache=True)
-def transpose(rowptr, cols, n_out):
+@njit(cache=True, parallel=True)
+def transpose(rowptr, cols, n_out, n_parts):
     """Compressed rows ``(rowptr, cols)`` transposed to ``n_out`` rows (a counting sort): the
-    result's rows are sorted when the input's rows come in order, which they do."""
+    result's rows are sorted because the input's rows are visited in order. In parallel over
+    ranges of output rows: each worker reads every input row and writes only its own range,
+    so the result does not depend on ``n_parts`` (the worker count, e.g. ``numba.get_num_threads()``)."""
+    n_parts = max(1, min(n_parts, n_out))
     indptr = np.zeros(n_out + 1, np.int64)
     for e in range(cols.shape[0]):
         indptr[cols[e] + 1] += 1
@@ -201,11 +204,16 @@ def transpose(rowptr, cols, n_out):
         indptr[i + 1] += indptr[i]
     fill = indptr[:-1].copy()
     indices = np.empty(cols.shape[0], np.int32)
-    for r in range(rowptr.shape[0] - 1):
-        for e in range(rowptr[r], rowptr[r + 1]):
-            c = cols[e]
-            indices[fill[c]] = r
-            fill[c] += 1
+    n_in = rowptr.shape[0] - 1
+    for part in prange(n_parts):
+        lo = part * n_out // n_parts
+        hi = (part + 1) * n_out // n_parts
+        for r in range(n_in):
+            for e in range(rowptr[r], rowptr[r + 1]):
+                c = cols[e]
+                if lo <= c < hi:
+                    indices[fill[c]] = r
+                    fill[c] += 1
     return indptr, indices
 
 

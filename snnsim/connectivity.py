@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from snnsim.errors import NetworkError
@@ -75,7 +76,7 @@ def _check_degree(where, field, k, limit):
 
 def _from_post_rows(rowptr, cols, n_pre) -> "Built":
     """Post-keyed rows (rows = post neuron, columns = pre neuron) as the pre-keyed CSR."""
-    indptr, indices = kc.transpose(rowptr, cols, n_pre)
+    indptr, indices = kc.transpose(rowptr, cols, n_pre, numba.get_num_threads())
     return Built(indptr, indices, None, None)
 
 

@@ -246,3 +246,16 @@ def test_fixed_probability_tiny_p_ends_and_connects_almost_nothing():
     assert len(built.indices) == 0
     built = FixedProbability(1e-6).build(3000, 3000, KEY, False, "test")  # 9 expected
     assert stats.poisson(9).cdf(len(built.indices)) > 1e-4 and stats.poisson(9).sf(len(built.indices)) > 1e-4
+
+
+@pytest.mark.parametrize("n_parts", [1, 2, 5])
+def test_transpose_is_scipys_whatever_the_parts(n_parts):
+    from scipy import sparse
+    from snnsim.kernels.connect import transpose
+    rng = np.random.default_rng(4)
+    dense = rng.random((37, 53)) < 0.2
+    m = sparse.csr_matrix(dense)
+    indptr, indices = transpose(m.indptr.astype(np.int64), m.indices.astype(np.int32), 53, n_parts)
+    t = sparse.csr_matrix(dense.T)
+    np.testing.assert_array_equal(indptr, t.indptr)
+    np.testing.assert_array_equal(indices, t.indices)
