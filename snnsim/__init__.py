@@ -3,7 +3,8 @@
 The public API is what this module exports (``__all__``).
 """
 
-from snnsim.connectivity import AllToAll, Dense, FixedInDegree, FixedProbability, OneToOne, Sparse, SparseMatrix
+from snnsim.connectivity import (AllToAll, Dense, FixedInDegree, FixedOutDegree, FixedProbability, FixedTotalNumber,
+                                 OneToOne, Sparse, SparseMatrix)
 from snnsim.distributions import Normal, Uniform
 from snnsim.errors import FileFormatError, NetworkError, SnnsimError
 from snnsim.models import IF, LI, LIF, CobaLIF, CubaLIF
@@ -16,7 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Network", "simulate", "simulator", "load_simulator", "Results", "SpikeTrains", "Trace",
     "LIF", "CubaLIF", "LI", "IF", "CobaLIF",
-    "FixedProbability", "FixedInDegree", "OneToOne", "AllToAll", "Dense", "Sparse", "SparseMatrix",
+    "FixedProbability", "FixedInDegree", "FixedOutDegree", "FixedTotalNumber", "OneToOne", "AllToAll", "Dense", "Sparse", "SparseMatrix",
     "Uniform", "Normal",
     "SnnsimError", "NetworkError", "FileFormatError",
     "__version__",

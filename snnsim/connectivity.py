@@ -4,15 +4,22 @@ Every rule builds compressed sparse rows keyed by the *presynaptic* neuron
 (``indptr`` of length ``n_pre + 1``, ``indices`` = postsynaptic neuron per
 synapse, sorted within each row). Dense weight matrices follow the PyTorch /
 NIR convention: shape ``(n_post, n_pre)``.
+
+Random rules draw inside Numba (:mod:`snnsim.kernels.connect`) from the projection's
+counter-based stream ``key`` (:func:`snnsim.distributions.projection_key`), one row (neuron) at
+a time, so the synapses are the same whatever ``block`` (rows per parallel work item) and the
+thread count. ``indices`` are int32.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from snnsim.errors import NetworkError
+from snnsim.kernels import connect as kc
 
 
 @dataclass
@@ -21,7 +28,7 @@ class Built:
 
     indptr: np.ndarray          # int64, (n_pre + 1,)
     indices: np.ndarray         # int32, (n_syn,)
-    weights: np.ndarray | None  # float64, (n_syn,) or None
+    weights: np.ndarray | None  # float64, (n_syn,) or None (matrices only)
     order: np.ndarray | None    # permutation from the user's synapse order to CSR order
 
 
@@ -35,94 +42,61 @@ def _csr_from_pairs(pre: np.ndarray, post: np.ndarray, n_pre: int) -> tuple[np.n
     return indptr, post[order].astype(np.int32), order
 
 
-def _sample_rows(rng: np.random.Generator, counts: np.ndarray, n_cols: int, skip: np.ndarray | None,
-                 dense_rows: bool = False) -> np.ndarray:
-    """For row ``i`` draw ``counts[i]`` distinct columns from ``range(n_cols)``, never ``skip[i]``.
-
-    Returns the columns row after row, each row sorted. ``dense_rows`` allows a second
-    method for rows that take a large share of the columns (see below).
-    """
-    n_rows = len(counts)
-    width = n_cols - (1 if skip is not None else 0)
-    rows = np.repeat(np.arange(n_rows, dtype=np.int64), counts)
-    if dense_rows and len(rows) and 4 * int(counts.max()) > width:
-        # rows that take a large share of the columns: redrawing duplicates would take about
-        # width * log(width) rounds (coupon collector), so take each row's first columns of a
-        # random permutation instead
-        cols = _sample_rows_dense(rng, counts, width)
-    else:
-        cols = rng.integers(0, width, len(rows)) if len(rows) else np.zeros(0, np.int64)
-    # one int64 key per synapse, (row, column) in lexicographic order: sorting keys sorts both
-    keys = rows * width + cols
-    keys.sort()
-    while True:  # redraw duplicates within a row until every row is distinct
-        dup = np.flatnonzero(keys[1:] == keys[:-1]) + 1
-        if len(dup) == 0:
-            break
-        keys[dup] = keys[dup] - keys[dup] % width + rng.integers(0, width, len(dup))
-        keys.sort(kind="stable")  # timsort: nearly sorted, only the redrawn keys move
-    rows, cols = np.divmod(keys, width) if width else (rows, cols)
-    if skip is not None:
-        cols = cols + (cols >= skip[rows])  # shift past the excluded column
-    return cols
-
-
 def _is_real(x) -> bool:
     """A real number (Python or numpy), not a bool or a string."""
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
-#: rows of random numbers drawn at once by the dense samplers (bounds their scratch memory)
-_CHUNK_ELEMENTS = 1 << 22
+#: rows (neurons) generated per parallel work item; changes the split of the work, never the synapses
+BLOCK = 4096
+_INT32_MAX = 2**31 - 1
 
 
-def _row_chunks(n_rows: int, width: int):
-    step = max(1, _CHUNK_ELEMENTS // max(width, 1))
-    for lo in range(0, n_rows, step):
-        yield lo, min(lo + step, n_rows)
+def _sub(key, tag: int) -> np.uint64:
+    """Sub-stream ``tag`` of a projection key (a Python int or a uint64)."""
+    return np.uint64(kc.sub_key(np.uint64(key), np.uint64(tag)))
 
 
-def _sample_rows_dense(rng: np.random.Generator, counts: np.ndarray, width: int) -> np.ndarray:
-    """``counts[i]`` distinct columns of ``range(width)`` per row, each row sorted, row after row."""
-    parts = []
-    cols = np.arange(width)
-    for lo, hi in _row_chunks(len(counts), width):
-        c = counts[lo:hi, None]
-        perm = np.argsort(rng.random((hi - lo, width)), axis=1)  # a uniform random permutation per row
-        chosen = np.sort(np.where(cols[None, :] < c, perm, width), axis=1)  # kept ones first, sorted
-        parts.append(chosen[cols[None, :] < c])
-    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+def _block(block) -> int:
+    return BLOCK if block is None else max(1, int(block))
+
+
+def _check_int32(where, n_pre, n_post):
+    """Neuron indices are stored as int32 (synapse counts may exceed it: ``indptr`` is int64)."""
+    if max(n_pre, n_post) > _INT32_MAX:
+        raise NetworkError(where, "connectivity", f"neuron indices are stored as int32: sizes ({n_pre}, "
+                           f"{n_post}) must stay below 2**31")
+
+
+def _check_degree(where, field, k, limit):
+    if not _is_real(k) or not np.isfinite(k) or int(k) != k or not (0 <= k <= limit):
+        raise NetworkError(where, field, f"must be an integer in [0, {limit}], got {k!r}")
+    return int(k)
+
+
+def _from_post_rows(rowptr, cols, n_pre) -> "Built":
+    """Post-keyed rows (rows = post neuron, columns = pre neuron) as the pre-keyed CSR."""
+    indptr, indices = kc.transpose(rowptr, cols, n_pre, numba.get_num_threads())
+    return Built(indptr, indices, None, None)
 
 
 @dataclass(frozen=True)
 class FixedProbability:
-    """Each pair (pre, post) is connected independently with probability ``p``."""
+    """Each pair (pre, post) is connected independently with probability ``p``.
+
+    Drawn per postsynaptic neuron by geometric skipping over the presynaptic ones, from the
+    projection's counter-based stream: a neuron's in-degree is Binomial(n_pre, p)."""
 
     p: float
     allow_self: bool = True
 
-    def build(self, n_pre, n_post, rng, same, where):
+    def build(self, n_pre, n_post, key, same, where, block=None):
         if not _is_real(self.p) or not (0.0 <= self.p <= 1.0):
             raise NetworkError(where, "p", f"must be a probability in [0, 1], got {self.p!r}")
-        skip = np.arange(n_pre) if (same and not self.allow_self) else None
-        width = n_post - (1 if skip is not None else 0)
-        if self.p > 0.25:  # dense: a Bernoulli mask is cheaper than redrawing duplicates
-            # drawn a block of rows at a time (the same numbers as one big draw, less scratch memory)
-            pres, posts = [], []
-            for lo, hi in _row_chunks(n_pre, n_post):
-                mask = rng.random((hi - lo, n_post)) < self.p
-                if skip is not None:
-                    mask[np.arange(hi - lo), np.arange(lo, hi)] = False
-                pre, post = np.nonzero(mask)
-                pres.append(pre + lo)
-                posts.append(post)
-            indptr, indices, _ = _csr_from_pairs(np.concatenate(pres), np.concatenate(posts), n_pre)
-            return Built(indptr, indices, None, None)
-        counts = rng.binomial(width, self.p, n_pre)
-        cols = _sample_rows(rng, counts, n_post, skip)
-        indptr = np.zeros(n_pre + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        return Built(indptr, cols.astype(np.int32), None, None)
+        _check_int32(where, n_pre, n_post)
+        no_self = bool(same and not self.allow_self)
+        rowptr, cols = kc.fixed_probability(_sub(key, 1), n_post, n_pre, float(self.p), no_self, _block(block))
+        return _from_post_rows(rowptr, cols, n_pre)
 
 
 @dataclass(frozen=True)
@@ -132,25 +106,59 @@ class FixedInDegree:
     k: int
     allow_self: bool = True
 
-    def build(self, n_pre, n_post, rng, same, where):
-        limit = n_pre - (0 if (self.allow_self or not same) else 1)
-        if not _is_real(self.k) or not np.isfinite(self.k) or int(self.k) != self.k or not (0 <= self.k <= limit):
-            raise NetworkError(where, "k", f"must be an integer in [0, {limit}], got {self.k!r}")
-        skip = np.arange(n_post) if (same and not self.allow_self) else None
-        counts = np.full(n_post, int(self.k), dtype=np.int64)
-        pre = _sample_rows(rng, counts, n_pre, skip, dense_rows=True)
-        post = np.repeat(np.arange(n_post, dtype=np.int64), counts)
-        indptr, indices, _ = _csr_from_pairs(pre, post, n_pre)
+    def build(self, n_pre, n_post, key, same, where, block=None):
+        no_self = bool(same and not self.allow_self)
+        k = _check_degree(where, "k", self.k, n_pre - (1 if no_self else 0))
+        _check_int32(where, n_pre, n_post)
+        rowptr, cols = kc.distinct_rows(_sub(key, 1), np.full(n_post, k, np.int64), n_pre, no_self,
+                                        _block(block))
+        return _from_post_rows(rowptr, cols, n_pre)
+
+
+@dataclass(frozen=True)
+class FixedOutDegree:
+    """Every presynaptic neuron projects to exactly ``k`` distinct postsynaptic neurons."""
+
+    k: int
+    allow_self: bool = True
+
+    def build(self, n_pre, n_post, key, same, where, block=None):
+        no_self = bool(same and not self.allow_self)
+        k = _check_degree(where, "k", self.k, n_post - (1 if no_self else 0))
+        _check_int32(where, n_pre, n_post)
+        indptr, indices = kc.distinct_rows(_sub(key, 1), np.full(n_pre, k, np.int64), n_post, no_self,
+                                           _block(block))
         return Built(indptr, indices, None, None)
+
+
+@dataclass(frozen=True)
+class FixedTotalNumber:
+    """Exactly ``n`` distinct synapses in all.
+
+    The postsynaptic neurons' counts are a multinomial split of ``n`` (each clipped to the
+    presynaptic neurons available), then each draws its count of distinct presynaptic neurons."""
+
+    n: int
+    allow_self: bool = True
+
+    def build(self, n_pre, n_post, key, same, where, block=None):
+        no_self = bool(same and not self.allow_self)
+        width = n_pre - (1 if no_self else 0)
+        n = _check_degree(where, "n", self.n, width * n_post)
+        _check_int32(where, n_pre, n_post)
+        counts = kc.total_counts(_sub(key, 2), n, n_post, width)
+        rowptr, cols = kc.distinct_rows(_sub(key, 1), counts, n_pre, no_self, _block(block))
+        return _from_post_rows(rowptr, cols, n_pre)
 
 
 @dataclass(frozen=True)
 class OneToOne:
     """Neuron ``i`` of pre connects to neuron ``i`` of post."""
 
-    def build(self, n_pre, n_post, rng, same, where):
+    def build(self, n_pre, n_post, key, same, where, block=None):
         if n_pre != n_post:
             raise NetworkError(where, "connectivity", f"OneToOne needs equal sizes, got {n_pre} -> {n_post}")
+        _check_int32(where, n_pre, n_post)
         return Built(np.arange(n_pre + 1, dtype=np.int64), np.arange(n_pre, dtype=np.int32), None, None)
 
 
@@ -160,12 +168,16 @@ class AllToAll:
 
     allow_self: bool = True
 
-    def build(self, n_pre, n_post, rng, same, where):
-        mask = np.ones((n_pre, n_post), dtype=bool)
-        if same and not self.allow_self:
-            mask[np.arange(n_pre), np.arange(n_pre)] = False
-        pre, post = np.nonzero(mask)
-        indptr, indices, _ = _csr_from_pairs(pre, post, n_pre)
+    def build(self, n_pre, n_post, key, same, where, block=None):
+        no_self = bool(same and not self.allow_self)
+        width = n_post - (1 if no_self else 0)
+        _check_int32(where, n_pre, n_post)
+        indptr = np.arange(n_pre + 1, dtype=np.int64) * width
+        if no_self:  # row i: every column but i
+            cols = np.broadcast_to(np.arange(width, dtype=np.int32), (n_pre, width))
+            indices = (cols + (cols >= np.arange(n_pre, dtype=np.int32)[:, None])).astype(np.int32).reshape(-1)
+        else:
+            indices = np.tile(np.arange(n_post, dtype=np.int32), n_pre)
         return Built(indptr, indices, None, None)
 
 
@@ -175,7 +187,7 @@ class Dense:
 
     weights: np.ndarray
 
-    def build(self, n_pre, n_post, rng, same, where):
+    def build(self, n_pre, n_post, key, same, where, block=None):
         w = np.asarray(self.weights, dtype=np.float64)
         if w.shape != (n_post, n_pre):
             raise NetworkError(where, "weight", f"dense matrix must have shape (n_post, n_pre) = "
@@ -205,7 +217,7 @@ class Sparse:
                                f"len(indices) = {len(indices)}, got {indptr!r}")
         return cls(np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), np.asarray(indices))
 
-    def build(self, n_pre, n_post, rng, same, where):
+    def build(self, n_pre, n_post, key, same, where, block=None):
         pre = np.asarray(self.pre)
         post = np.asarray(self.post)
         if pre.ndim != 1 or post.shape != pre.shape:
@@ -233,7 +245,7 @@ class SparseMatrix:
 
     matrix: object
 
-    def build(self, n_pre, n_post, rng, same, where):
+    def build(self, n_pre, n_post, key, same, where, block=None):
         m = self.matrix
         if tuple(m.shape) != (n_post, n_pre):
             raise NetworkError(where, "weight", f"sparse matrix must have shape (n_post, n_pre) = "
@@ -246,4 +258,4 @@ class SparseMatrix:
         return Built(indptr, indices, weights[order], None)
 
 
-RULES = {c.__name__: c for c in (FixedProbability, FixedInDegree, OneToOne, AllToAll, Dense, Sparse, SparseMatrix)}
+RULES = {c.__name__: c for c in (FixedProbability, FixedInDegree, FixedOutDegree, FixedTotalNumber, OneToOne, AllToAll, Dense, Sparse, SparseMatrix)}

@@ -1,7 +1,14 @@
-"""Random values for initial states, weights and delays, drawn from a seeded generator."""
+"""Random values for initial states, weights and delays.
+
+Initial states come from a seeded numpy generator (:func:`child_rng`); synaptic weights and
+delays drawn from a distribution come from the projection's counter-based stream
+(:func:`projection_key`, :func:`draw_synaptic`): one number per synapse keyed by its
+``(post, pre)`` pair, so they do not depend on how the connectivity was generated or stored.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass
 
@@ -23,8 +30,14 @@ class Uniform:
     low: float
     high: float
 
+    code = 1  # snnsim.kernels.connect.DIST_UNIFORM
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, n)
+
+    @property
+    def params(self) -> tuple[float, float]:
+        return float(self.low), float(self.high)
 
     def check(self, where: str, field: str) -> None:
         if not _finite_numbers(self.low, self.high) or self.high < self.low:
@@ -38,8 +51,14 @@ class Normal:
     mean: float
     std: float
 
+    code = 2  # snnsim.kernels.connect.DIST_NORMAL
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.normal(self.mean, self.std, n)
+
+    @property
+    def params(self) -> tuple[float, float]:
+        return float(self.mean), float(self.std)
 
     def check(self, where: str, field: str) -> None:
         if not _finite_numbers(self.mean, self.std) or self.std < 0:
@@ -60,6 +79,31 @@ def child_rng(seed: int, *names: str) -> np.random.Generator:
     """
     keys = [zlib.crc32(name.encode()) for name in names]
     return np.random.default_rng([int(seed), *keys])
+
+
+def projection_key(seed: int, *names: str) -> int:
+    """The counter-based stream key (uint64 as a Python int) of a projection: depends only on
+    the network seed and the names (a 64-bit BLAKE2 digest of them, so streams of different
+    projections do not collide)."""
+    from snnsim.kernels.rng import stream_key
+    digest = hashlib.blake2b("\x00".join(names).encode(), digest_size=8).digest()
+    return int(stream_key(np.uint64(int(seed) % 2**64), np.uint64(int.from_bytes(digest, "little"))))
+
+
+#: dtype of per-synapse values drawn from a distribution (compact storage; see docs/architecture.md)
+SYNAPTIC_DTYPE = np.float32
+
+
+def draw_synaptic(dist, key: int, tag: int, indptr: np.ndarray, indices: np.ndarray, where: str,
+                  field: str) -> np.ndarray:
+    """One value per synapse of the CSR ``(indptr, indices)`` drawn from ``dist``, keyed by the
+    synapse's ``(post, pre)`` pair in stream ``sub_key(key, tag)``; float32 ``(n_synapses,)``."""
+    from snnsim.kernels import connect as kc
+    dist.check(where, field)
+    out = np.empty(len(indices), SYNAPTIC_DTYPE)
+    a, b = dist.params
+    kc.draw_values(dist.code, a, b, np.uint64(kc.sub_key(np.uint64(key), np.uint64(tag))), indptr, indices, out)
+    return out
 
 
 def resolve(value, n: int, rng: np.random.Generator, where: str, field: str) -> np.ndarray:

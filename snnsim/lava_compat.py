@@ -73,12 +73,23 @@ def installed() -> bool:
     return getattr(dataclasses._process_class, "_snnsim_lava_compat", False)
 
 
+def _release_fork_context() -> None:
+    """Lava calls ``multiprocessing.set_start_method('fork')`` when imported, which raises once
+    the default context is fixed; Numba fixes it (to the default, 'fork') when it starts its
+    threads for a ``parallel=True`` kernel. Unfix it in that case: lava then sets the same."""
+    import multiprocessing
+    if "lava.magma.runtime.message_infrastructure.multiprocessing" not in sys.modules \
+            and multiprocessing.get_start_method(allow_none=True) == "fork":
+        multiprocessing.set_start_method(None, force=True)
+
+
 def import_lava(module: str):
     """Import ``module`` (a ``lava...`` module name) after installing the compatibility step.
 
     Raises ``ImportError`` with the install command when lava-nc is not installed.
     """
     install()
+    _release_fork_context()
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:

@@ -25,7 +25,7 @@ import numpy as np
 
 from snnsim import connectivity as conn
 from snnsim import memory
-from snnsim.distributions import Distribution, child_rng, resolve
+from snnsim.distributions import Distribution, child_rng, draw_synaptic, projection_key, resolve
 from snnsim.errors import NetworkError
 from snnsim.models import NeuronModel
 
@@ -151,10 +151,11 @@ Node = Union[Population, PoissonSource, SpikeSource]
 class Projection(_ReadOnlyArrays):
     """Synapses from ``pre`` (a population or source) to ``post`` (a population).
 
-    CSR keyed by presynaptic neuron: ``indptr`` (n_pre + 1), ``indices`` (post neuron
-    per synapse), ``weights`` (per synapse, or one scalar shared by all; V, A or relative conductance, see
+    CSR keyed by presynaptic neuron: ``indptr`` (n_pre + 1, int64), ``indices`` (post neuron
+    per synapse, int32), ``weights`` (per synapse, or one scalar shared by all; V, A or relative conductance, see
     :mod:`snnsim.models`), ``delays`` (s, per synapse, or one scalar for all, or ``None``:
-    one step of the run's ``dt``, the shortest delay there is).
+    one step of the run's ``dt``, the shortest delay there is). Per-synapse values drawn from
+    a distribution are float32 (compact storage), arrays the user gives are kept as float64.
     """
 
     name: str
@@ -403,8 +404,8 @@ class Network:
         if isinstance(rule, (conn.Dense, conn.SparseMatrix)) and weight is not None:
             raise NetworkError(where, "weight", "is given by the matrix; do not pass weight too")
         memory.check_connect(rule, pre_node.size, post_node.size, pre_node is post_node, weight, delay, where)
-        rng = child_rng(self.seed, "projection", name)
-        built = rule.build(pre_node.size, post_node.size, rng, pre_node is post_node, where)
+        key = projection_key(self.seed, "projection", name)
+        built = rule.build(pre_node.size, post_node.size, key, pre_node is post_node, where)
         n_syn = len(built.indices)
         if built.weights is not None:
             weights = built.weights
@@ -414,9 +415,9 @@ class Network:
         else:
             weight = 1.0 if weight is None else weight
             if np.ndim(weight) == 0 and not isinstance(weight, Distribution):
-                weights = float(resolve(weight, 1, rng, where, "weight")[0])  # shared: stored once
+                weights = float(resolve(weight, 1, None, where, "weight")[0])  # shared: stored once
             else:
-                weights = self._per_synapse(weight, n_syn, rng, built.order, where, "weight")
+                weights = self._per_synapse(weight, n_syn, key, 3, built, where, "weight")
         if isinstance(rule, conn.Dense) and np.ndim(delay) == 2:  # a delay matrix shaped like the weights
             delay = np.asarray(delay, dtype=np.float64)
             if delay.shape != (post_node.size, pre_node.size):
@@ -426,9 +427,9 @@ class Network:
         if delay is None:
             delays: Union[None, float, np.ndarray] = None  # one step, whatever the run's dt
         elif np.ndim(delay) == 0 and not isinstance(delay, Distribution):
-            delays = float(resolve(delay, 1, rng, where, "delay")[0])
+            delays = float(resolve(delay, 1, None, where, "delay")[0])
         else:
-            delays = self._per_synapse(delay, n_syn, rng, built.order, where, "delay")
+            delays = self._per_synapse(delay, n_syn, key, 4, built, where, "delay")
         for arr in (built.indptr, built.indices, weights, delays):  # ours: stored read-only without a copy
             if isinstance(arr, np.ndarray) and arr is not weight and arr is not delay and arr.flags.owndata:
                 arr.flags.writeable = False
@@ -439,10 +440,14 @@ class Network:
         return proj
 
     @staticmethod
-    def _per_synapse(value, n_syn, rng, order, where, field_name) -> np.ndarray:
-        arr = resolve(value, n_syn, rng, where, field_name)
-        if order is not None and not isinstance(value, Distribution) and np.ndim(value) == 1:
-            arr = arr[order]  # user gave values in pair order; store them in CSR order
+    def _per_synapse(value, n_syn, key, tag, built, where, field_name) -> np.ndarray:
+        """Per-synapse values: drawn from the projection's stream (a distribution, float32) or
+        the user's array (float64; in pair order for ``Sparse``, stored in CSR order)."""
+        if isinstance(value, Distribution):
+            return draw_synaptic(value, key, tag, built.indptr, built.indices, where, field_name)
+        arr = resolve(value, n_syn, None, where, field_name)
+        if built.order is not None and np.ndim(value) == 1:
+            arr = arr[built.order]  # user gave values in pair order; store them in CSR order
         return arr
 
     def _check_projection(self, p: Projection) -> None:
@@ -466,7 +471,9 @@ class Network:
             i = int(np.flatnonzero((p.indices < 0) | (p.indices >= post.size))[0])
             raise NetworkError(where, "indices", f"postsynaptic indices must lie in [0, {post.size}), got "
                                f"{int(p.indices[i])} at synapse {i}")
-        weights = np.asarray(p.weights, dtype=np.float64)
+        weights = np.asarray(p.weights)  # checked in its own dtype: no float64 copy of float32 weights
+        if weights.dtype.kind not in "iuf":
+            weights = weights.astype(np.float64)
         if weights.ndim != 0 and weights.shape != p.indices.shape:
             raise NetworkError(where, "weight", f"must be one value shared by all synapses or one per synapse "
                                f"({len(p.indices)}), got shape {weights.shape}")
@@ -479,7 +486,9 @@ class Network:
             raise NetworkError(where, "weight", f"conductance weights must be >= 0, got {weights[i]!r} at synapse {i}")
         if p.delays is None:  # one step of the run's dt
             return
-        delays = np.atleast_1d(np.asarray(p.delays, dtype=np.float64))
+        delays = np.atleast_1d(np.asarray(p.delays))
+        if delays.dtype.kind not in "iuf":
+            delays = delays.astype(np.float64)
         if delays.ndim != 1 or (delays.shape[0] != 1 and delays.shape != p.indices.shape):
             raise NetworkError(where, "delay", f"must be a scalar or one value per synapse, got shape {delays.shape}")
         if not np.isfinite(delays).all() or (delays <= 0).any():
@@ -571,11 +580,14 @@ class Network:
         """Assign weights or delays (a value, an array per synapse or a distribution), checked like
         ``connect``; on an error the projection keeps its old value."""
         proj = self._projection(projection)
-        rng = child_rng(self.seed, "projection", proj.name, f"set_{attribute}")
         if np.ndim(value) == 0 and not isinstance(value, Distribution):
-            new = float(resolve(value, 1, rng, proj.where, field_name)[0])
+            new = float(resolve(value, 1, None, proj.where, field_name)[0])
+        elif isinstance(value, Distribution):
+            key = projection_key(self.seed, "projection", proj.name, f"set_{attribute}")
+            new = draw_synaptic(value, key, 3 if attribute == "weights" else 4, proj.indptr, proj.indices,
+                                proj.where, field_name)
         else:
-            new = resolve(value, proj.n_synapses, rng, proj.where, field_name)
+            new = resolve(value, proj.n_synapses, None, proj.where, field_name)
         old = getattr(proj, attribute)
         setattr(proj, attribute, new)
         try:

@@ -55,9 +55,11 @@ def layout_of(net: Network) -> Layout:
 def delay_steps(proj: Projection, dt: float) -> np.ndarray:
     """Delays of ``proj`` in whole steps of ``dt`` (rounded to nearest), shape ``(n_synapses,)``;
     a NetworkError if any is below one step. No delay given means one step of this ``dt``."""
-    if proj.delays is None:
-        return np.ones(proj.n_synapses, np.int64)
-    steps = np.rint(np.asarray(proj.delays, dtype=np.float64) / dt).astype(np.int64)
+    if proj.delays is None:  # a read-only view: no array per synapse
+        return np.broadcast_to(np.int64(1), (proj.n_synapses,))
+    steps = np.rint(np.asarray(proj.delays, dtype=np.float64) / dt)
+    # per-synapse steps as int32 (half the memory) unless a delay needs more
+    steps = steps.astype(np.int32 if steps.ndim and len(steps) and steps.max() < 2**31 else np.int64)
     steps = np.broadcast_to(steps, (proj.n_synapses,)) if steps.ndim == 0 else steps
     if len(steps) and steps.min() < 1:
         bad = np.atleast_1d(proj.delays)[np.argmin(steps) if np.ndim(proj.delays) else 0]

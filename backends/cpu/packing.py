@@ -125,7 +125,7 @@ def pack_synapses(plan: Plan, dtype, weights_of: dict | None = None, min_length:
         row_off.append(n_rows)
         channel.append(1 if proj.target == "inh" else 0)
         indptrs.append(proj.indptr + n_syn)
-        posts.append((proj.indices.astype(np.int64) + proj.post_lo).astype(np.uint32))
+        posts.append(proj.indices.astype(np.uint32) + np.uint32(proj.post_lo))  # no int64 temporary
         values = proj.weights if weights_of is None else weights_of[proj.name]
         w, off, n_w = _store_once(np.asarray(values).astype(dtype), weights, n_w, default=0.0)
         w0.append(w)
@@ -146,6 +146,8 @@ def pack_synapses(plan: Plan, dtype, weights_of: dict | None = None, min_length:
     ring2 = np.zeros((length, n) if (1 in channel or has_coba) else (1, 1), dtype=dtype)
 
     def cat(parts, dt_):
+        if len(parts) == 1 and parts[0].dtype == dt_ and parts[0].flags.owndata:
+            return parts[0]  # already a private copy: no second one
         return np.concatenate(parts).astype(dt_, copy=False) if parts else np.zeros(0, dt_)
 
     return Synapses(ints(pre_group), ints(pre_lo), ints(row_off), ints(channel), np.array(w0, dtype), ints(w_off),

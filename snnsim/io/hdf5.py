@@ -165,7 +165,8 @@ def _write_projection(g: h5py.Group, proj: Projection, weight_unit: str) -> None
     if proj.delays is None:  # one step of the run's dt
         g.attrs["delay"] = "one step"
     else:
-        _data(g, "delays", np.asarray(proj.delays, dtype=np.float64), "s")
+        delays = np.asarray(proj.delays)  # float32 when drawn from a distribution (compact storage), kept so
+        _data(g, "delays", delays if delays.dtype == np.float32 else delays.astype(np.float64), "s")
 
 
 def _write_network(f: h5py.Group, net: Network) -> None:
@@ -278,6 +279,7 @@ class _Reader:
 
     def value(self, ds: h5py.Dataset, kind: str = "f", ndim: tuple = (0, 1, 2)) -> np.ndarray:
         """Content of ``ds`` with ``ndim`` dimensions: kind "f" numbers as float64,
+        "s" (synaptic values) float32 kept as stored and other numbers as float64,
         "n" numbers as stored, "i" integers as stored."""
         try:
             value = np.asarray(ds[()])
@@ -287,6 +289,8 @@ class _Reader:
             raise self.error(ds.name, f"must have {' or '.join(map(str, ndim))} dimensions, got shape {value.shape}")
         if value.dtype.kind not in ("iu" if kind == "i" else "iuf"):
             raise self.error(ds.name, f"must hold {'integers' if kind == 'i' else 'numbers'}, got {value.dtype}")
+        if kind == "s":
+            return value if value.dtype == np.float32 else value.astype(np.float64)
         return value.astype(np.float64) if kind == "f" else value
 
     def optional_float(self, parent, key):
@@ -395,10 +399,10 @@ def _read_source(r: _Reader, net: Network, name: str, g: h5py.Group) -> None:
 
 def _read_projection(r: _Reader, name: str, g: h5py.Group) -> Projection:
     one_step = g.attrs.get("delay") == "one step" and "delays" not in g
-    delays = None if one_step else _scalar_or_array(r.data(g, "delays", ndim=(0, 1)))
+    delays = None if one_step else _scalar_or_array(r.data(g, "delays", "s", ndim=(0, 1)))
     return Projection(name, r.attr(g, "pre", str), r.attr(g, "post", str), r.attr(g, "target", str),
                       r.data(g, "indptr", "i", ndim=(1,)), r.data(g, "indices", "i", ndim=(1,)),
-                      _scalar_or_array(r.data(g, "weights", ndim=(0, 1))), delays, rule=r.attr(g, "rule", str))
+                      _scalar_or_array(r.data(g, "weights", "s", ndim=(0, 1))), delays, rule=r.attr(g, "rule", str))
 
 
 def _read_probe(r: _Reader, net: Network, name: str, g: h5py.Group) -> None:

@@ -132,6 +132,14 @@ def _param_value(value):
     return float(arr) if arr.ndim == 0 else arr.copy()
 
 
+def _synaptic_value(value):
+    """Weights or delays as stored in metadata: like :func:`_param_value`, but float32 arrays
+    (values drawn from a distribution, see ``snnsim.distributions``) stay float32."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float32:
+        return value.copy()
+    return _param_value(value)
+
+
 def _meta_value(value):
     """A number read back from metadata: float for 0-d, else the array (dtype kept)."""
     arr = _np(value)
@@ -309,9 +317,9 @@ def to_nir(network: Network, dt: float | None = None, integration: str | None = 
         np.add.at(W, (proj.indices.astype(np.int64), rows), w / scales[post.name][proj.indices])
         meta = {"role": "projection", "name": proj.name, "order": order, "pre": proj.pre, "post": proj.post,
                 "target": proj.target, "rule": proj.rule, "indptr": np.array(proj.indptr),
-                "indices": np.array(proj.indices), "weights": _param_value(proj.weights)}
+                "indices": np.array(proj.indices), "weights": _synaptic_value(proj.weights)}
         if proj.delays is not None:
-            meta["delays"] = _param_value(proj.delays)
+            meta["delays"] = _synaptic_value(proj.delays)
         key = names.new(proj.name)
         if bias_home.get(post.name) == proj.name:
             nodes[key] = nir.Affine(weight=W, bias=params_of[post.name]["i_bias"].copy(), metadata={"snnsim": meta})
