@@ -72,7 +72,7 @@ class Simulator(Engine):
         self.window = ke.Window(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024), np.zeros(1024, np.uint8),
                                 np.zeros(1024, np.int64), np.zeros(1024, np.int64), np.zeros(256),
                                 np.zeros(256, np.int64), np.zeros(n, np.int64))
-        self.clock = np.array([-1.0, self._window_length(), np.inf, ke.WINDOW_DELIVERIES])
+        self.clock = np.array([-1.0, self._window_length(), np.inf, ke.WINDOW_DELIVERIES, plan.dt])
         sizes = [plan.layout.sizes[name] for name in plan.layout.groups]
         self.node_group = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
         self._started = False
