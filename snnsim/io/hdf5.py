@@ -30,7 +30,7 @@ import numpy as np
 
 import snnsim
 from snnsim.distributions import DISTRIBUTIONS, Distribution
-from snnsim.errors import FileFormatError, NetworkError, SnnsimError
+from snnsim.errors import FileFormatError, NetworkError, SnnsimError, in_file
 from snnsim.io.atomic import atomic_path
 from snnsim.models import MODELS
 from snnsim.network import Network, PoissonSource, Projection, StateProbe
@@ -333,6 +333,8 @@ def _read(path, fmt: str, build):
             reader = _Reader(path, f)
             _check_header(reader, fmt)
             return build(reader)
+    except NetworkError as exc:  # a well-formed file holding an invalid network: name the file too
+        raise in_file(exc, path) from exc
     except SnnsimError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, UnicodeError) as exc:
