@@ -83,3 +83,33 @@ def test_deferral_is_to_the_grid_not_by_dt(spikes):
     # kick at 2.5 ms: fire then, then at the grid points 3, 4, ..., 10 ms (9 spikes; a fixed
     # gap of dt would give 2.5, 3.5, ..., 9.5 ms: 8)
     np.testing.assert_allclose(spikes[4], np.r_[2.5, np.arange(3, 11)] * 1e-3, rtol=0, atol=1e-12)
+
+
+def test_a_state_saved_before_the_rule_restores():
+    # event states written before NEXT_OK had a 4-long clock and the subtract flag (1.0) in the
+    # column NEXT_OK now holds: restoring one must give the uninterrupted run, not a neuron
+    # barred from firing until t = 1 s. Three neurons, reset by subtraction, driven above
+    # threshold (i_bias 1.5): they fire every tau ln(1.5/0.5) = 22 ms, so 4 spikes each in 100 ms.
+    from snnsim import LIF, Network
+    from snnsim.kernels import event as ke
+    from snnsim.simulate import simulator
+
+    net = Network(dt=1e-3, integration="exact", seed=1)
+    pop = net.add_population("n", 3, LIF(tau_mem=20e-3, i_bias=1.5, reset="subtract"), initial={"v": 0.0})
+    net.probe_spikes(pop)
+    with simulator(net, "event") as sim:
+        sim.run(0.05)
+        state = sim.state()
+        sim.run(0.05)
+        whole = sim.results().spikes["n"].times
+    old = dict(state.internals)
+    table = np.array(old["table"])
+    table[ke.COLD, :, ke.NEXT_OK] = 1.0                     # the old subtract flag
+    old["table"], old["clock"] = table, np.array(old["clock"])[:4]
+    with simulator(net, "event") as sim:
+        state.internals = old
+        sim.restore(state)
+        sim.run(0.05)
+        again = sim.results().spikes["n"].times
+    assert len(whole) == 12
+    np.testing.assert_array_equal(again, whole)

@@ -60,13 +60,13 @@ def _put(group, key: str, value) -> None:
     raise TypeError(f"cannot store {type(value).__name__} at {group.name}/{key} in a checkpoint")
 
 
-def _finite(r, obj, arr: np.ndarray) -> np.ndarray:
-    """``arr`` if it holds no NaN or inf (a trained state never does); else FileFormatError naming ``obj``."""
+def _no_nan(r, obj, arr: np.ndarray) -> np.ndarray:
+    """``arr`` if it holds no NaN (a trained state never does; inf is legitimate: the threshold of a
+    leaky integrator); else FileFormatError naming ``obj``."""
     if arr.dtype.kind in "fc":
-        bad = np.flatnonzero(~np.isfinite(arr).ravel())
+        bad = np.flatnonzero(np.isnan(arr).ravel())
         if len(bad):
-            raise r.error(obj.name, f"holds {arr.ravel()[bad[0]]!r} at flat index {int(bad[0])} (a trained state "
-                                    f"is finite)")
+            raise r.error(obj.name, f"holds nan at flat index {int(bad[0])} (a trained state has none)")
     return arr
 
 
@@ -101,7 +101,7 @@ def _get(r, obj):
         arr = np.array(obj[()])
         if arr.dtype.kind not in "biufc":
             raise r.error(obj.name, f"is a tensor of unsupported dtype {arr.dtype}")
-        return torch.from_numpy(_finite(r, obj, arr))
+        return torch.from_numpy(_no_nan(r, obj, arr))
     if kind == "array":
         return np.array(obj[()])
     if kind == "none":
