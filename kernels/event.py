@@ -26,7 +26,12 @@ Per-neuron parameters and state live in one ``(2, n_neurons, N_COLS)`` float64
 table: a hot half (state and what a delivery to a LIF reads: one cache line per
 random access) and a cold half, columns named below. ``DRIVE`` is the asymptote ``v_leak + r (i_bias + i_ext)`` (V) of a
 leaky neuron, and the slope ``r (i_bias + i_ext) / tau_mem`` (V/s) of an IF.
-``TAU_S`` is 0 for instantaneous synapses. ``V_TH`` is +inf for a leaky
+``TAU_S`` is 0 for instantaneous synapses. ``V_SUB`` is ``v_th - v_reset`` for reset by
+subtraction, 0 for reset to ``V_RESET``. ``NEXT_OK`` (``-inf`` when none) is the earliest time of
+the neuron's next spike: a reset by subtraction with ``t_ref = 0`` that leaves ``v`` above
+threshold sets it to the next ``dt`` grid point (at most one spike per ``[k dt, (k+1) dt)``, the
+clock engine's one spike per step), so a huge input cannot make the neuron fire without end at
+one instant. ``V_TH`` is +inf for a leaky
 integrator that never fires. ``PRED`` is the neuron's predicted next spike time
 (its key in the node queue, inf when it has none). ``LINK`` is the neuron's last
 delivery in the window being processed (-1 outside). ``REF_UNTIL`` is the end of the refractory period
@@ -65,7 +70,7 @@ from .rng import uniform
 # 128-byte row per neuron (12.8 MB) did not
 HOT, COLD = 0, 1
 V, T_LAST, REF_UNTIL, TAU_M, DRIVE, V_TH, PRED, LINK = range(8)      # in tbl[HOT]
-ISYN, TAU_S, R, V_RESET, V_SUB, T_REF, SUBTRACT, KIND = range(8)     # in tbl[COLD]
+ISYN, TAU_S, R, V_RESET, V_SUB, T_REF, NEXT_OK, KIND = range(8)      # in tbl[COLD]
 N_COLS = 8  # per half: 64 bytes
 #: ``KIND``: leaky with instantaneous synapses (LIF, LI), IF, leaky with a synaptic current (CubaLIF, LI)
 KIND_DELTA, KIND_IF, KIND_CURRENT = 0.0, 1.0, 2.0
@@ -115,10 +120,10 @@ PREFETCH_AHEAD = 12
 #: Windows halve while they hold more, and grow back (up to ``CLOCK_W``) while they hold under a
 #: quarter of it. Any window no longer than the shortest delay gives the same result.
 WINDOW_DELIVERIES = 8192
-#: ``[T, W, next_arrival, budget]``: the end of the last window processed (s), the longest window
+#: ``[T, W, next_arrival, budget, dt]``: the end of the last window processed (s), the longest window
 #: (s, just under the shortest delay; inf without synapses), the earliest arrival still in flight
-#: (s) and the window's delivery budget (see ``WINDOW_DELIVERIES``)
-CLOCK_T, CLOCK_W, CLOCK_NEXT_ARRIVAL, CLOCK_BUDGET = 0, 1, 2, 3
+#: (s), the window's delivery budget (see ``WINDOW_DELIVERIES``) and the run's ``dt`` (s: see ``NEXT_OK``)
+CLOCK_T, CLOCK_W, CLOCK_NEXT_ARRIVAL, CLOCK_BUDGET, CLOCK_DT = 0, 1, 2, 3, 4
 
 
 # ------------------------------------------------------------------ closed forms
@@ -284,7 +289,7 @@ def _next_spike_current(tbl, j, t):
         start = ref_until
         i = _decay(i, ref_until - t, tbl[COLD, j, TAU_S])
     if v > v_th:
-        return start
+        return start if start >= tbl[COLD, j, NEXT_OK] else deferred_spike(tbl, j)
     return start + time_to_threshold(tbl, j, v, i)
 
 
@@ -302,7 +307,7 @@ def next_spike(tbl, j, t):
     if ref_until > t:
         start = ref_until
     if v > v_th:
-        return start
+        return start if start >= tbl[COLD, j, NEXT_OK] else deferred_spike(tbl, j)
     drive = tbl[HOT, j, DRIVE]
     if tbl[COLD, j, KIND] == KIND_IF:
         return start + (v_th - v) / drive if drive > 0.0 else INF
@@ -339,24 +344,47 @@ def deliver_delta(tbl, j, t, w):
     v_th = tbl[HOT, j, V_TH]
     start = t if ref_until <= t else ref_until
     if v > v_th:
-        return start
+        return start if start >= tbl[COLD, j, NEXT_OK] else deferred_spike(tbl, j)
     if drive > v_th:
         return start + tbl[HOT, j, TAU_M] * math.log((drive - v) / (drive - v_th))
     return INF
 
 
 @njit(cache=True)
-def fire(tbl, j, t):
+def deferred_spike(tbl, j):
+    """Next spike of neuron ``j``, above threshold at ``T_LAST`` but not allowed to fire before
+    ``NEXT_OK`` (see the module doc): at ``NEXT_OK`` if its free evolution is still above threshold
+    then, else when it next reaches threshold from there (inf if never)."""
+    t1 = tbl[COLD, j, NEXT_OK]
+    v1, i1 = state_at(tbl, j, t1)
+    if v1 > tbl[HOT, j, V_TH]:
+        return t1
+    return t1 + time_to_threshold(tbl, j, v1, i1)
+
+
+@njit(cache=True, inline="always")
+def next_grid_point(t, dt):
+    """The first grid point ``k dt`` after ``t`` (s); ``t`` within 1e-9 dt below a grid point counts as on it."""
+    return (math.floor(t / dt + 1e-9) + 1.0) * dt
+
+
+@njit(cache=True)
+def fire(tbl, j, t, dt):
     """Neuron ``j`` spikes at ``t``: reset (to ``v_reset`` or by ``v_th - v_reset``) and refractoriness.
 
     A spike predicted from the drive has ``v = v_th`` in exact arithmetic; a jump-evoked
-    spike resets from the value above threshold (reset by subtraction keeps the excess).
+    spike resets from the value above threshold (reset by subtraction keeps the excess). A
+    reset by subtraction without refractoriness that leaves ``v`` above threshold defers the
+    next spike to the next grid point of ``dt`` (s; ``NEXT_OK``).
     """
     advance(tbl, j, t)
     v = max(tbl[HOT, j, V], tbl[HOT, j, V_TH])
-    tbl[HOT, j, V] = v - tbl[COLD, j, V_SUB] if tbl[COLD, j, SUBTRACT] != 0.0 else tbl[COLD, j, V_RESET]
+    v_sub = tbl[COLD, j, V_SUB]
+    tbl[HOT, j, V] = v - v_sub if v_sub > 0.0 else tbl[COLD, j, V_RESET]
     if tbl[COLD, j, T_REF] > 0.0:
         tbl[HOT, j, REF_UNTIL] = t + tbl[COLD, j, T_REF]
+    elif tbl[HOT, j, V] > tbl[HOT, j, V_TH]:
+        tbl[COLD, j, NEXT_OK] = next_grid_point(t, dt)
 
 
 # ------------------------------------------------------------------ node queue (indexed heap)
@@ -492,7 +520,7 @@ def recommit(tbl, nq, new, lo, hi, t):
         advance(tbl, j, t)
         for col in (TAU_M, DRIVE, V_TH):
             tbl[HOT, j, col] = new[HOT, j, col]
-        for col in (TAU_S, R, V_RESET, V_SUB, T_REF, SUBTRACT):
+        for col in (TAU_S, R, V_RESET, V_SUB, T_REF):
             tbl[COLD, j, col] = new[COLD, j, col]
         set_prediction(tbl, nq, j, next_spike(tbl, j, t))
 
@@ -577,9 +605,9 @@ def _deliver_singles(n_del, wb_t, wb_j, wb_w, wb_flags, wb_next, touched, tbl, n
 
 @njit(cache=True)
 def _run_targets(q, k, m, n_touched, touched, order, wb_t, wb_w, wb_flags, wb_next, tbl, nq, t_hi, sp_t, sp_n,
-                 n_sp):
+                 n_sp, dt):
     """Take touched targets ``q, q+1, ...`` through their deliveries in time order, firing wherever the
-    predicted spike comes first; spikes go to ``sp_t/sp_n``.
+    predicted spike comes first; spikes go to ``sp_t/sp_n``; ``dt`` (s) is :func:`fire`'s.
 
     A target's deliveries (the chain from its ``LINK``) are laid out in ``order[:m]`` by arrival
     time (insertion sort: a target gets a few per window); ``k`` is the next one, -1 before the
@@ -612,7 +640,7 @@ def _run_targets(q, k, m, n_touched, touched, order, wb_t, wb_w, wb_flags, wb_ne
                 if n_sp == cap:
                     set_prediction(tbl, nq, j, pred)
                     return q, k, m, n_sp
-                fire(tbl, j, pred)
+                fire(tbl, j, pred, dt)
                 sp_t[n_sp] = pred
                 sp_n[n_sp] = j
                 n_sp += 1
@@ -631,7 +659,7 @@ def _run_targets(q, k, m, n_touched, touched, order, wb_t, wb_w, wb_flags, wb_ne
             if n_sp == cap:
                 set_prediction(tbl, nq, j, pred)
                 return q, k, m, n_sp
-            fire(tbl, j, pred)
+            fire(tbl, j, pred, dt)
             sp_t[n_sp] = pred
             sp_n[n_sp] = j
             n_sp += 1
@@ -765,7 +793,7 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
         n_sp = 0
         while True:
             q, k, n_lay, n_sp = _run_targets(q, k, n_lay, n_touched, touched, order, wb_t, wb_w, wb_flags, wb_next,
-                                             tbl, nq, t_hi, sp_t, sp_n, n_sp)
+                                             tbl, nq, t_hi, sp_t, sp_n, n_sp, clock[CLOCK_DT])
             if q >= n_touched:
                 break
             sp_t = grown(sp_t, 2 * n_sp)
@@ -778,7 +806,7 @@ def run_windows(t_end, tbl, syn, src, nq, flight, win, rec, cnt, clock):
             n = node[0]
             t = key[0]
             if n < n_neurons:
-                fire(tbl, n, t)
+                fire(tbl, n, t, clock[CLOCK_DT])
                 set_prediction(tbl, nq, n, next_spike(tbl, n, t))
             else:
                 s_m = n - n_neurons

@@ -519,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     snn.add_argument("--check-engine", type=nonnegative_int, default=0, metavar="N",
                      help="run N test samples on the CPU engine and report agreement with torch")
     snn.add_argument("--plot", metavar="PNG", help="write the training curves")
-    snn.add_argument("--threads", type=positive_int, help="torch threads (default: torch's)")
+    snn.add_argument("--threads", type=positive_int, help="torch threads (default 1; any number gives the same figures)")
     snn.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     snn.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
     tasks.add_parser("digits", parents=[snn], help="scikit-learn's 8x8 digits").set_defaults(func=cmd_train)

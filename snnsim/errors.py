@@ -17,6 +17,12 @@ class NetworkError(SnnsimError, ValueError):
         super().__init__(f"{where}: {field}: {message}")
 
 
+def in_file(exc: NetworkError, path) -> NetworkError:
+    """``exc`` raised while reading ``path``: the same error with the file named first in ``where``."""
+    message = str(exc)[len(f"{exc.where}: {exc.field}: "):]
+    return NetworkError(f"{path}: {exc.where}", exc.field, message)
+
+
 class FileFormatError(SnnsimError, OSError):
     """A file is missing, truncated, corrupt or not an snnsim file."""
 

@@ -72,7 +72,7 @@ class Simulator(Engine):
         self.window = ke.Window(np.zeros(1024), np.zeros(1024, np.int64), np.zeros(1024), np.zeros(1024, np.uint8),
                                 np.zeros(1024, np.int64), np.zeros(1024, np.int64), np.zeros(256),
                                 np.zeros(256, np.int64), np.zeros(n, np.int64))
-        self.clock = np.array([-1.0, self._window_length(), np.inf, ke.WINDOW_DELIVERIES])
+        self.clock = np.array([-1.0, self._window_length(), np.inf, ke.WINDOW_DELIVERIES, plan.dt])
         sizes = [plan.layout.sizes[name] for name in plan.layout.groups]
         self.node_group = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
         self._started = False
@@ -171,6 +171,13 @@ class Simulator(Engine):
 
     def _load_internals(self, s: dict) -> None:
         common.check_shape(np.shape(s["table"]), self.table.shape, NAME, "table")
+        s = dict(s)
+        if np.shape(s["clock"]) == (4,):  # written before NEXT_OK: column 6 held the subtract flag
+            table = np.array(s["table"], np.float64)
+            table[ke.COLD, :, ke.V_SUB] *= table[ke.COLD, :, ke.NEXT_OK] != 0.0
+            table[ke.COLD, :, ke.NEXT_OK] = -np.inf
+            s["table"] = table
+            s["clock"] = np.append(s["clock"], self.plan.dt)
         self.table[...] = s["table"]
         for key, arr in (("nq_key", self.node_queue.key), ("nq_node", self.node_queue.node),
                          ("nq_pos", self.node_queue.pos), ("nq_size", self.node_queue.size),

@@ -52,6 +52,7 @@ def neuron_table(plan: Plan) -> np.ndarray:
         hot[:, ke.V] = init["v"]
         cold[:, ke.ISYN] = init.get("i_syn", 0.0)
         hot[:, ke.REF_UNTIL] = -np.inf
+        cold[:, ke.NEXT_OK] = -np.inf
         hot[:, ke.PRED] = np.inf
         hot[:, ke.LINK] = -1.0
         hot[:, ke.TAU_M] = p["tau_mem"]
@@ -66,9 +67,8 @@ def neuron_table(plan: Plan) -> np.ndarray:
         if pop.model.spiking:
             hot[:, ke.V_TH] = p["v_th"]
             cold[:, ke.V_RESET] = p["v_reset"]
-            cold[:, ke.V_SUB] = p["v_th"] - p["v_reset"]
+            cold[:, ke.V_SUB] = p["v_th"] - p["v_reset"] if pop.model.reset == "subtract" else 0.0
             cold[:, ke.T_REF] = p["t_ref"]
-            cold[:, ke.SUBTRACT] = 1.0 if pop.model.reset == "subtract" else 0.0
         else:
             hot[:, ke.V_TH] = np.inf
     return tbl

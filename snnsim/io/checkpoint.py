@@ -11,6 +11,7 @@ checkpoint in place.
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import torch
 
@@ -59,20 +60,48 @@ def _put(group, key: str, value) -> None:
     raise TypeError(f"cannot store {type(value).__name__} at {group.name}/{key} in a checkpoint")
 
 
+def _no_nan(r, obj, arr: np.ndarray) -> np.ndarray:
+    """``arr`` if it holds no NaN (a trained state never does; inf is legitimate: the threshold of a
+    leaky integrator); else FileFormatError naming ``obj``."""
+    if arr.dtype.kind in "fc":
+        bad = np.flatnonzero(np.isnan(arr).ravel())
+        if len(bad):
+            raise r.error(obj.name, f"holds nan at flat index {int(bad[0])} (a trained state has none)")
+    return arr
+
+
 def _get(r, obj):
     kind = obj.attrs.get("kind")
     if kind == "dict":
+        if not isinstance(obj, h5py.Group):
+            raise r.error(obj.name, "is a dict but not an HDF5 group")
         out = {}
         for name in obj:
             child = obj[name]
+            if "key" not in child.attrs or child.attrs.get("key_kind") not in ("int", "str"):
+                raise r.error(child.name, "lacks its key or key_kind ('int' or 'str') attribute")
             k = child.attrs["key"]
-            out[int(k) if child.attrs["key_kind"] == "int" else str(k)] = _get(r, child)
+            try:
+                key = int(k) if child.attrs["key_kind"] == "int" else str(k)
+            except (TypeError, ValueError):
+                raise r.error(child.name + "@key", f"is not an integer key: {k!r}") from None
+            out[key] = _get(r, child)
         return out
     if kind in ("list", "tuple"):
+        if not isinstance(obj, h5py.Group):
+            raise r.error(obj.name, f"is a {kind} but not an HDF5 group")
+        missing = [str(i) for i in range(len(obj)) if str(i) not in obj]
+        if missing:
+            raise r.error(obj.name, f"a {kind} of {len(obj)} items lacks item {missing[0]}")
         items = [_get(r, obj[str(i)]) for i in range(len(obj))]
         return items if kind == "list" else tuple(items)
+    if kind in ("tensor", "array") and not isinstance(obj, h5py.Dataset):
+        raise r.error(obj.name, f"is a {kind} but not an HDF5 dataset")
     if kind == "tensor":
-        return torch.from_numpy(np.array(obj[()]))
+        arr = np.array(obj[()])
+        if arr.dtype.kind not in "biufc":
+            raise r.error(obj.name, f"is a tensor of unsupported dtype {arr.dtype}")
+        return torch.from_numpy(_no_nan(r, obj, arr))
     if kind == "array":
         return np.array(obj[()])
     if kind == "none":

@@ -30,7 +30,7 @@ import numpy as np
 
 import snnsim
 from snnsim.distributions import DISTRIBUTIONS, Distribution
-from snnsim.errors import FileFormatError, NetworkError, SnnsimError
+from snnsim.errors import FileFormatError, NetworkError, SnnsimError, in_file
 from snnsim.io.atomic import atomic_path
 from snnsim.models import MODELS
 from snnsim.network import Network, PoissonSource, Projection, StateProbe
@@ -299,7 +299,11 @@ class _Reader:
     def members(self, parent: h5py.Group, key: str) -> list[tuple[str, object]]:
         """``(name, object)`` of the members of group ``key``, in their ``order``."""
         group = self.group(parent, key)
-        items = [(self.attr(obj, "order", int), _name(k), obj) for k, obj in group.items()]
+        members = list(group.items())
+        for k, obj in members:
+            if obj is None:  # h5py gives None for a link it cannot follow (corrupt file)
+                raise self.error(_item(group, k), "is a broken link")
+        items = [(self.attr(obj, "order", int), _name(k), obj) for k, obj in members]
         return [(name, obj) for _, name, obj in sorted(items, key=lambda t: (t[0], t[1]))]
 
     def scalar_map(self, parent, key: str) -> dict:
@@ -337,9 +341,11 @@ def _read(path, fmt: str, build):
             reader = _Reader(path, f)
             _check_header(reader, fmt)
             return build(reader)
+    except NetworkError as exc:  # a well-formed file holding an invalid network: name the file too
+        raise in_file(exc, path) from exc
     except SnnsimError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, UnicodeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, UnicodeError, AttributeError) as exc:
         raise FileFormatError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
 
 

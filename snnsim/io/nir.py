@@ -36,7 +36,7 @@ import numpy as np
 
 from snnsim import connectivity as conn
 from snnsim.distributions import DISTRIBUTIONS, Distribution
-from snnsim.errors import FileFormatError, NetworkError, SnnsimError
+from snnsim.errors import FileFormatError, NetworkError, SnnsimError, in_file
 from snnsim.io.atomic import atomic_path, check_writable
 from snnsim.models import IF, LI, LIF, MODELS, CobaLIF, CubaLIF
 from snnsim.network import (
@@ -907,4 +907,7 @@ def read_nir(path, dt: float | None = None, integration: str | None = None, **kw
                               f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(graph, nir.NIRGraph):
         raise FileFormatError(f"{path}: holds a single {type(graph).__name__} node, not a NIR graph")
-    return from_nir(graph, dt, integration, **kwargs)
+    try:
+        return from_nir(graph, dt, integration, **kwargs)
+    except NetworkError as exc:  # a readable graph holding an invalid network: name the file too
+        raise in_file(exc, path) from exc
