@@ -10,12 +10,14 @@ Byte costs per item (the constants below; measured with tracemalloc, see tests/t
 
 ======================================  ==================================================
 description (``Network``)               per synapse: ``INDEX_BYTES`` (int32 target);
-                                        ``VALUE_BYTES`` (float64) per synapse for a weight
-                                        or delay given per synapse (arrays, distributions),
-                                        once for a shared one; ``ROW_BYTES`` (int64) per
+                                        per synapse for a weight or delay given per
+                                        synapse ``VALUE_BYTES`` (float64 arrays) or
+                                        ``DRAWN_BYTES`` (float32, drawn from a
+                                        distribution), once for a shared one; ``ROW_BYTES`` (int64) per
                                         presynaptic neuron (CSR row pointer)
-drawing a rule (transient)              ``BUILD_BYTES`` per synapse at the peak of
-                                        ``connect`` (pairs, sort keys, order, indices)
+drawing a rule (transient)              ``BUILD_BYTES`` per synapse above what is stored,
+                                        at the peak of ``connect`` (post-keyed rows and
+                                        their transpose)
 neurons (plan + engine)                 ``NEURON_BYTES`` + 8 per parameter and state variable
 delay ring (clock engines)              ``ring rows x n_neurons x arithmetic bytes``, twice
                                         with an inhibitory channel (rows: next power of two
@@ -49,8 +51,9 @@ from snnsim.errors import NetworkError
 
 INDEX_BYTES = 4            # int32 postsynaptic index
 ROW_BYTES = 8              # int64 CSR row pointer per presynaptic neuron
-VALUE_BYTES = 8            # float64 weight or delay
-BUILD_BYTES = 48           # peak of drawing a rule, per synapse (measured 40-45)
+VALUE_BYTES = 8            # float64 weight or delay given as an array
+DRAWN_BYTES = 4            # float32 weight or delay drawn from a distribution
+BUILD_BYTES = 7            # transient of drawing a rule, per synapse, above what is stored (measured 4-7)
 NEURON_BYTES = 64          # engine state (v, syn, syn2, ref, flags) and step coefficients per neuron
 #: per synapse at the peak of an engine's packing: (targets, a delay given as None, per-synapse
 #: delays, per-synapse weights in units of the arithmetic's bytes). cpu measured
@@ -115,10 +118,13 @@ def available() -> int | None:
         return None
 
 
-def _is_per_synapse(value) -> bool:
-    """A weight or delay stored per synapse: an array or a distribution (scalars are stored once)."""
+def _value_bytes(value) -> int:
+    """Bytes per synapse of a weight or delay: float32 when drawn from a distribution, float64 for an
+    array, none for a scalar (stored once)."""
     from snnsim.distributions import Distribution
-    return isinstance(value, Distribution) or (value is not None and np.ndim(value) > 0)
+    if isinstance(value, Distribution):
+        return DRAWN_BYTES
+    return VALUE_BYTES if value is not None and np.ndim(value) > 0 else 0
 
 
 def expected_synapses(rule, n_pre: int, n_post: int, same: bool) -> float | None:
@@ -165,8 +171,8 @@ def connect_estimate(rule, n_pre: int, n_post: int, same: bool, weight=None, del
     est = Estimate()
     n_syn = expected_synapses(rule, n_pre, n_post, same) or 0.0
     stored = n_syn * INDEX_BYTES + (n_pre + 1) * ROW_BYTES
-    stored += n_syn * VALUE_BYTES * (_is_per_synapse(weight) + _is_per_synapse(delay))
-    est.add("synapses (drawing)", max(stored, n_syn * BUILD_BYTES + (n_pre + 1) * ROW_BYTES))
+    stored += n_syn * (_value_bytes(weight) + _value_bytes(delay))
+    est.add("synapses (drawing)", stored + n_syn * BUILD_BYTES)
     return est
 
 
