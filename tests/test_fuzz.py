@@ -80,6 +80,7 @@ def _load_allowed(load, path):
             pass
 
 
+@pytest.mark.slow   # KNOWN HANG: some byte corruptions make libhdf5 loop (docs/testing.md); not in CI until fixed
 @pytest.mark.parametrize("kind", sorted(LOADERS))
 @FUZZ
 @given(data=st.data())
