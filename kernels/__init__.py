@@ -38,3 +38,21 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
+
+
+def _prefer_workqueue() -> None:
+    """Numba's own thread pool (``workqueue``) for every parallel kernel (connectivity, the clock
+    engine's parallel loop), unless the user chose a layer (``NUMBA_THREADING_LAYER``). Numba would
+    otherwise start OpenMP on the first parallel call, a second OpenMP runtime beside torch's or
+    NEST's in one process, and the layer cannot change once started; so it is chosen here, before
+    any kernel of this package runs."""
+    import os
+
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        import numba
+        from numba.np.ufunc import parallel
+        if not parallel._is_initialized:
+            numba.config.THREADING_LAYER = "workqueue"
+
+
+_prefer_workqueue()

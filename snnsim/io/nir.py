@@ -154,7 +154,7 @@ def _meta_str(value) -> str:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return _meta_str(value.item())
     if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
+        raise NetworkError("NIR metadata", "value", f"expected a string, got {value!r}")
     return value
 
 
