@@ -80,6 +80,11 @@ def _from_post_rows(rowptr, cols, n_pre) -> "Built":
     return Built(indptr, indices, None, None)
 
 
+def _pairs(n_pre: int, n_post: int, no_self: bool) -> float:
+    """Number of (pre, post) pairs, without the self pairs when ``no_self``."""
+    return float(n_pre) * float(n_post) - (min(n_pre, n_post) if no_self else 0)
+
+
 @dataclass(frozen=True)
 class FixedProbability:
     """Each pair (pre, post) is connected independently with probability ``p``.
@@ -89,6 +94,10 @@ class FixedProbability:
 
     p: float
     allow_self: bool = True
+
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return float(self.p) * _pairs(n_pre, n_post, same and not self.allow_self)
 
     def build(self, n_pre, n_post, key, same, where, block=None):
         if not _is_real(self.p) or not (0.0 <= self.p <= 1.0):
@@ -106,6 +115,10 @@ class FixedInDegree:
     k: int
     allow_self: bool = True
 
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return float(self.k) * n_post
+
     def build(self, n_pre, n_post, key, same, where, block=None):
         no_self = bool(same and not self.allow_self)
         k = _check_degree(where, "k", self.k, n_pre - (1 if no_self else 0))
@@ -121,6 +134,10 @@ class FixedOutDegree:
 
     k: int
     allow_self: bool = True
+
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return float(self.k) * n_pre
 
     def build(self, n_pre, n_post, key, same, where, block=None):
         no_self = bool(same and not self.allow_self)
@@ -141,6 +158,10 @@ class FixedTotalNumber:
     n: int
     allow_self: bool = True
 
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return float(self.n)
+
     def build(self, n_pre, n_post, key, same, where, block=None):
         no_self = bool(same and not self.allow_self)
         width = n_pre - (1 if no_self else 0)
@@ -155,6 +176,10 @@ class FixedTotalNumber:
 class OneToOne:
     """Neuron ``i`` of pre connects to neuron ``i`` of post."""
 
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return float(min(n_pre, n_post))
+
     def build(self, n_pre, n_post, key, same, where, block=None):
         if n_pre != n_post:
             raise NetworkError(where, "connectivity", f"OneToOne needs equal sizes, got {n_pre} -> {n_post}")
@@ -167,6 +192,10 @@ class AllToAll:
     """Every pre neuron connects to every post neuron."""
 
     allow_self: bool = True
+
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return _pairs(n_pre, n_post, same and not self.allow_self)
 
     def build(self, n_pre, n_post, key, same, where, block=None):
         no_self = bool(same and not self.allow_self)
@@ -186,6 +215,10 @@ class Dense:
     """A dense weight matrix of shape ``(n_post, n_pre)``; every entry is a synapse."""
 
     weights: np.ndarray
+
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return float(np.count_nonzero(self.weights))
 
     def build(self, n_pre, n_post, key, same, where, block=None):
         w = np.asarray(self.weights, dtype=np.float64)
@@ -217,6 +250,10 @@ class Sparse:
                                f"len(indices) = {len(indices)}, got {indptr!r}")
         return cls(np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), np.asarray(indices))
 
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return float(len(self.pre))
+
     def build(self, n_pre, n_post, key, same, where, block=None):
         pre = np.asarray(self.pre)
         post = np.asarray(self.post)
@@ -244,6 +281,10 @@ class SparseMatrix:
     duplicate entries are summed, explicit zeros are kept)."""
 
     matrix: object
+
+    def expected_synapses(self, n_pre, n_post, same) -> float:
+        """The expected number of synapses, from the parameters only (the memory guard's estimate)."""
+        return float(getattr(self.matrix, "nnz", 0))
 
     def build(self, n_pre, n_post, key, same, where, block=None):
         m = self.matrix

@@ -135,35 +135,14 @@ def expected_synapses(rule, n_pre: int, n_post: int, same: bool) -> float | None
 
 
 def _expected_synapses(rule, n_pre: int, n_post: int, same: bool) -> float | None:
-    """A rule may define ``expected_synapses(n_pre, n_post, same)``; otherwise the rules of
-    :mod:`snnsim.connectivity` are known by name."""
-    if hasattr(rule, "expected_synapses"):
-        return float(rule.expected_synapses(n_pre, n_post, same))
-    kind = type(rule).__name__
-    no_self = same and not getattr(rule, "allow_self", True)
-    pairs = float(n_pre) * float(n_post) - (min(n_pre, n_post) if no_self else 0)
+    """The rule's own ``expected_synapses(n_pre, n_post, same)`` (every rule of
+    :mod:`snnsim.connectivity` has one; a user rule without it is not guarded)."""
+    if not hasattr(rule, "expected_synapses"):
+        return None
     try:
-        if kind == "FixedProbability":
-            return float(rule.p) * pairs
-        if kind == "FixedInDegree":
-            return float(rule.k) * n_post
-        if kind == "FixedOutDegree":
-            return float(rule.k) * n_pre
-        if kind in ("FixedTotalNumber", "FixedNumber"):
-            return float(rule.n)
-        if kind == "OneToOne":
-            return float(min(n_pre, n_post))
-        if kind == "AllToAll":
-            return pairs
-        if kind == "Dense":
-            return float(np.count_nonzero(rule.weights))
-        if kind == "Sparse":
-            return float(len(rule.pre))
-        if kind == "SparseMatrix":
-            return float(getattr(rule.matrix, "nnz", 0))
+        return float(rule.expected_synapses(n_pre, n_post, same))
     except (TypeError, ValueError, AttributeError):
         return None   # an invalid parameter: the rule's own check names it
-    return None
 
 
 def connect_estimate(rule, n_pre: int, n_post: int, same: bool, weight=None, delay=None) -> Estimate:
