@@ -7,6 +7,10 @@ v_leak -60 mV, v_th -50 mV, v_reset -60 mV, refractory 5 ms, a constant drive
 of 20 mV, excitatory weight 0.6 and inhibitory weight 6.7 (relative to the leak
 conductance), initial v ~ Normal(-55 mV, 5 mV), forward Euler at dt = 0.1 ms.
 The drive is an ``i_bias`` of 20 mV / r with r = 1 ohm.
+
+``weight_scale`` multiplies both weights (benchmarks/scale.py keeps the mean input of 80
+synapses per neuron when a network has more); ``connect_options`` are extra keywords for
+every ``Network.connect`` of the network (e.g. a storage option of the connectivity).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from snnsim.units import mV, ms
 
 
 def build_coba(n_neurons: int = 4000, p: float = 0.02, dt: float = 0.1 * ms, integration: str = "euler",
-               seed: int = 1, record: bool = True) -> Network:
+               seed: int = 1, record: bool = True, weight_scale: float = 1.0,
+               connect_options: dict | None = None) -> Network:
     """The COBA network; ``record`` adds spike probes on both populations."""
     n_exc = int(round(0.8 * n_neurons))
     n_inh = n_neurons - n_exc
@@ -29,9 +34,9 @@ def build_coba(n_neurons: int = 4000, p: float = 0.02, dt: float = 0.1 * ms, int
     initial = {"v": Normal(-55 * mV, 5 * mV)}
     exc = net.add_population("exc", n_exc, model, initial=initial)
     inh = net.add_population("inh", n_inh, model, initial=initial)
-    for pre, weight, target in ((exc, 0.6, "exc"), (inh, 6.7, "inh")):
+    for pre, weight, target in ((exc, 0.6 * weight_scale, "exc"), (inh, 6.7 * weight_scale, "inh")):
         for post in (exc, inh):
-            net.connect(pre, post, FixedProbability(p), weight=weight, target=target)
+            net.connect(pre, post, FixedProbability(p), weight=weight, target=target, **(connect_options or {}))
     if record:
         net.probe_spikes(exc)
         net.probe_spikes(inh)
