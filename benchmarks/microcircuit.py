@@ -87,6 +87,33 @@ def run_snnsim(scale, k_scale, drive, warmup, duration, threads, seed):
     return {"n_neurons": net.n_neurons, "n_synapses": int(net.n_synapses)}, rows
 
 
+def memory_estimate(scale: float, drive: str, k_scale: float) -> dict:
+    """Peak bytes of snnsim's side from the parameter table alone (nothing built), with the memory
+    guard's per-synapse constants (snnsim.memory): the description (int32 targets, float64 weight
+    and delay arrays as the example passes them, int64 row pointers), plus the larger of the
+    engine's packing peak and the transient of drawing the largest projection."""
+    from snnsim import memory as m
+    from snnsim.examples import microcircuit as mc
+
+    p = mc.parameters(scale, drive, k_scale)
+    n_syn = float(p["synapses"].sum())
+    n = float(p["sizes"].sum())
+    targets, _, per_delay, per_weight = m.ENGINE_SYNAPSE_BYTES["cpu"]
+    description = n_syn * (m.INDEX_BYTES + 2 * m.VALUE_BYTES) + 8 * (n + 64) * m.ROW_BYTES   # 8 projections per source population
+    engine = n_syn * (targets + per_delay + per_weight * 4)                   # float32 arithmetic
+    drawing = float(p["synapses"].max()) * (m.BUILD_BYTES + 2 * m.VALUE_BYTES)  # pairs + the redrawn arrays
+    if drive == "poisson":
+        description += n * (m.INDEX_BYTES + m.ROW_BYTES)
+        engine += n * targets
+    neurons = n * (m.NEURON_BYTES + 8 * 12)
+    total = description + max(engine, drawing) + neurons
+    free = m.available()
+    return {"scale": scale, "k_scale": k_scale, "drive": drive, "neurons": int(n), "synapses": int(n_syn),
+            "description_bytes": int(description), "engine_peak_bytes": int(engine),
+            "largest_drawing_bytes": int(drawing), "estimated_peak_bytes": int(total),
+            "available_bytes": free, "fits": None if free is None else bool(total < free)}
+
+
 def nest_child(spec: dict) -> dict:
     """Build and run the model in NEST (this process); returns the figures."""
     import nest
@@ -171,16 +198,31 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--seed", type=int, default=55)
     ap.add_argument("--no-nest", action="store_true")
+    ap.add_argument("--estimate-only", action="store_true",
+                    help="print the memory estimate of snnsim's side at --scale (nothing built) and stop")
+    ap.add_argument("--threading-layer", default="omp",
+                    help="NUMBA_THREADING_LAYER of this process (default omp: no torch or NEST here; "
+                         "'engine': the engine's own choice, workqueue)")
     ap.add_argument("--nest-child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.nest_child:
         print(json.dumps(nest_child(json.loads(args.nest_child))))
         return 0
+    if args.threading_layer != "engine":
+        os.environ.setdefault("NUMBA_THREADING_LAYER", args.threading_layer)   # before numba is imported
     from snnsim.examples import microcircuit as mc
     from snnsim.cli import _table
+    from snnsim.memory import fmt_bytes
 
     threads = [int(t) for t in args.threads.split(",")]
     k_scale = mc.effective_k_scale(args.scale, args.drive, args.k_scale)
+    est = memory_estimate(args.scale, args.drive, k_scale)
+    print(f"memory estimate of snnsim's side: {fmt_bytes(est['estimated_peak_bytes'])} at the peak "
+          f"({est['synapses']:,} synapses; description {fmt_bytes(est['description_bytes'])}, engine packing "
+          f"{fmt_bytes(est['engine_peak_bytes'])}); available {fmt_bytes(est['available_bytes'] or 0)}")
+    if args.estimate_only:
+        print(json.dumps({"benchmark": "microcircuit", "memory_estimate": est}))
+        return 0
     net, ours = run_snnsim(args.scale, k_scale, args.drive, args.warmup, args.duration, threads, args.seed)
     results = []
     for row in ours:
@@ -219,6 +261,7 @@ def main(argv=None) -> int:
            "duration_s": args.duration, "rtf": first["rtf"], "rtf_nest": first["rtf_nest"],
            "speedup_vs_nest": first["speedup_vs_nest"], "syn_events_per_s": first["syn_events_per_s"],
            "rates_hz": first["rates_hz"], "reference_rates_hz": ref, "rates_within_reference": within,
+           "memory_estimate": est, "threading_layer": os.environ.get("NUMBA_THREADING_LAYER"),
            "results": results, "machine": platform.processor() or platform.machine(),
            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
     print(json.dumps(out))

@@ -72,6 +72,17 @@ AURYN = {"simulator": "Auryn (published, not run here)", "n_neurons": 1_000_000,
          "threads": 1, "wall_s_per_sim_s": AURYN_S_PER_SIM_S, "cpu": "Intel i7-4770K",
          "source": "Zenke & Gerstner, Front. Neuroinform. 8:76 (2014)"}
 K_REF = 80                      # COBA's synapses per neuron (0.02 x 4000)
+#: NEST's peak RSS per neuron at 80 synapses each (iaf_cond_exp + static_synapse), measured from
+#: 16k to 64k neurons here (749 -> 2695 MiB); scaled by k / 80 as a bound for larger k
+NEST_BYTES_PER_NEURON = 42_500
+
+
+def mem_available() -> int | None:
+    try:
+        return int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                        if line.startswith("MemAvailable:"))) * 1024
+    except (OSError, StopIteration):
+        return None
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -406,7 +417,13 @@ def main(argv=None) -> dict:
                 notes.append(f"{side}: not run (stored synapses: {n * k:.2g} do not fit in this machine's memory)")
             elif (side, threads) in failed:
                 notes.append(f"{side}: not run ({failed[side, threads]})")
-        active = [s for s in sides if not (proc and s != "ours") and (s, threads) not in failed]
+        free = mem_available()
+        nest_need = n * NEST_BYTES_PER_NEURON * max(1.0, k / K_REF)
+        if "nest" in sides and not proc and free is not None and nest_need >= 0.9 * free:
+            notes.append(f"nest: not run (needs about {nest_need / 2**30:.0f} GiB by the per-neuron figure "
+                         f"measured at 16k-64k, {free / 2**30:.0f} GiB available)")
+        active = [s for s in sides if not (proc and s != "ours") and (s, threads) not in failed
+                  and not (s == "nest" and not proc and free is not None and nest_need >= 0.9 * free)]
         for rep in range(max(repeats, args.nest_repeats)):
             for side in active:
                 if (runs[side] and "error" in runs[side][-1]) or rep >= (args.nest_repeats if side == "nest" else repeats):
