@@ -316,3 +316,13 @@ def test_export_netx_writes_the_quantised_chain(tmp_path, capsys):
     assert main(["export", str(recurrent), str(tmp_path / "rec.h5"), "--format", "netx"]) == 2
     assert not (tmp_path / "rec.h5").exists()
     assert "error:" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_same_command_line():
+    """`python -m snnsim` is the installed `snnsim` script: same version line, same exit status
+    for a bad subcommand."""
+    ok = subprocess.run([sys.executable, "-m", "snnsim", "--version"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and snnsim.__version__ in ok.stdout + ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "snnsim", "no-such-command"], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode != 0 and "no-such-command" in bad.stderr
