@@ -22,6 +22,7 @@ each process, population rates and their ratio to the reference rates. Last line
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -46,6 +47,17 @@ def peak_rss_bytes() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # Linux: KiB
+
+
+def spike_digest(res) -> str:
+    """SHA-256 over every population's spike times and indices, in name order: equal digests are
+    equal spike trains, bit for bit."""
+    h = hashlib.sha256()
+    for name in sorted(res.spikes):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(res.spikes[name].times).tobytes())
+        h.update(np.ascontiguousarray(res.spikes[name].indices).tobytes())
+    return h.hexdigest()
 
 
 def run_snnsim(scale, k_scale, drive, warmup, duration, threads, seed):
@@ -79,7 +91,9 @@ def run_snnsim(scale, k_scale, drive, warmup, duration, threads, seed):
         rows.append({"threads": t if supported else 1, "threads_supported": supported, "build_s": build_s,
                      "engine_build_s": sim.build_s, "warmup_wall_s": warm_s, "wall_s": wall, "rtf": wall / duration,
                      "syn_events_per_s": float(res.counters.get("syn_events", 0)) / wall,
-                     "rates_hz": rates, "peak_rss_bytes": peak_rss_bytes()})
+                     "rates_hz": rates, "peak_rss_bytes": peak_rss_bytes(), "spike_digest": spike_digest(res)})
+        rows[-1]["same_spikes_as_1_thread"] = rows[-1]["spike_digest"] == rows[0]["spike_digest"]
+        rows[-1]["speedup_vs_1_thread"] = rows[0]["wall_s"] / wall
         del sim, res     # at full scale one packed engine is ~3 GB: free it before the next one is built
         if not supported:
             break
@@ -243,6 +257,9 @@ def main(argv=None) -> int:
            f"{args.duration:g} s after {args.warmup:g} s", ("population", "snnsim (Hz)", "NEST (Hz)",
                                                             "reference (Hz)", "snnsim / reference"), rows)
     perf = []
+    for r in results[1:]:
+        print(f"{r['threads']} threads: {r['speedup_vs_1_thread']:.2f}x one thread's speed, "
+              f"same spikes as 1 thread: {r['same_spikes_as_1_thread']}")
     for r in results:
         nr = r["nest"] or {}
         perf.append((str(r["threads"]) + ("" if r["threads_supported"] else " (no threads= option)"),

@@ -6,7 +6,12 @@ full-scale reference rates of the INM-6 microcircuit-PD14-model repository (``fu
 same ordering: L2/3E and L6E near 1 Hz, L5E/L5I/L6I highest).
 """
 
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,3 +151,20 @@ def test_cli_prints_rates_table_and_json_last(capsys):
     assert summary["neurons"] == sum(round(n * 0.01) for n in SIZES.values())
     assert set(summary["rates_hz"]) == set(SIZES) and summary["drive"] == "poisson" and summary["k_scale"] == 0.01
     assert any("L23E" in line and "0.903" in line for line in out[:-1])   # the table, reference column
+
+
+def test_benchmark_runs_two_threads_with_the_spikes_of_one(tmp_path):
+    """benchmarks/microcircuit.py at 2 % scale without NEST: its JSON says whether 2 threads gave
+    the spikes of 1 (a digest of every spike time and index) and the speed ratio is wall(1) / wall(2)."""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "microcircuit.py"), "--scale", "0.02",
+                           "--threads", "1,2", "--no-nest", "--warmup", "0.01", "--duration", "0.05"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    one, two = out["results"]
+    assert (one["threads"], two["threads"]) == (1, 2)
+    assert two["same_spikes_as_1_thread"] is True and len(two["spike_digest"]) == 64
+    assert two["speedup_vs_1_thread"] == pytest.approx(one["wall_s"] / two["wall_s"])
+    assert sum(out["rates_hz"].values()) > 0
